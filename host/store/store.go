@@ -1,0 +1,228 @@
+// Package store defines where wasmorch keeps run state: runs, the append-only event log of each
+// run, and the index of asset materializations derived from it.
+//
+// The interfaces here are what the rest of the host programs against. One implementation ships
+// now (package badgerstore, embedded); they are shaped so that a PostgreSQL implementation serving
+// several hosts can be added without changing callers, and package storetest holds the one suite
+// every implementation must pass.
+//
+// The rule this package exists to keep: every state change is an event appended to a run's event
+// log. A run's status and the asset catalog are derived from those events inside the same
+// transaction that appends them; nothing writes a status twice by hand.
+//
+// This package must not import wazero, Arrow or anything that runs guests.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors. Implementations wrap them with context; callers check with errors.Is.
+var (
+	// ErrRunNotFound is returned for a run id the store does not know.
+	ErrRunNotFound = errors.New("run not found")
+	// ErrRunExists is returned by CreateRun for an id already stored.
+	ErrRunExists = errors.New("run already exists")
+	// ErrRunFinished is returned by AppendEvents when a run-status event would move a run out of
+	// a terminal status (SUCCESS, FAILURE, CANCELED): a run finishes exactly once.
+	ErrRunFinished = errors.New("run already finished")
+	// ErrInvalidTransition is returned by AppendEvents for a run-status event that does not
+	// follow from the run's current status (for example RUN_SUCCESS on a run never started).
+	ErrInvalidTransition = errors.New("invalid run status transition")
+	// ErrClosed is returned by every method after Close.
+	ErrClosed = errors.New("store is closed")
+	// ErrLocked is returned by an embedded store whose files another process holds open.
+	ErrLocked = errors.New("store is in use by another process")
+)
+
+// RunStatus is the derived status of a run.
+type RunStatus string
+
+// Run statuses. A run is created NOT_STARTED (or QUEUED by a queue, later), becomes STARTED on
+// RUN_START and ends in exactly one of the terminal statuses.
+const (
+	RunNotStarted RunStatus = "NOT_STARTED"
+	RunQueued     RunStatus = "QUEUED"
+	RunStarted    RunStatus = "STARTED"
+	RunSuccess    RunStatus = "SUCCESS"
+	RunFailure    RunStatus = "FAILURE"
+	RunCanceled   RunStatus = "CANCELED"
+)
+
+// Finished reports whether s is terminal.
+func (s RunStatus) Finished() bool {
+	return s == RunSuccess || s == RunFailure || s == RunCanceled
+}
+
+// Run is a stored run. Status, StartedAt and EndedAt are derived from the run's events by the
+// store; the values passed to CreateRun for them are ignored (Status starts NOT_STARTED).
+type Run struct {
+	ID string `json:"id"`
+	// JobName is the job the run executes; ad hoc asset materializations use AssetJobName.
+	JobName string `json:"job_name"`
+	// Selection is the asset selection the user asked for, as typed.
+	Selection string `json:"selection,omitempty"`
+	// StepKeys are the planned steps, in plan order.
+	StepKeys []string `json:"step_keys,omitempty"`
+	// Config is the run config as JSON (secrets already redacted by the caller).
+	Config    []byte            `json:"config,omitempty"`
+	Tags      map[string]string `json:"tags,omitempty"`
+	Status    RunStatus         `json:"status"`
+	CreatedAt time.Time         `json:"created_at"`
+	StartedAt time.Time         `json:"started_at,omitzero"`
+	EndedAt   time.Time         `json:"ended_at,omitzero"`
+	// ParentRunID and RootRunID link a re-execution to the runs it came from.
+	ParentRunID string `json:"parent_run_id,omitempty"`
+	RootRunID   string `json:"root_run_id,omitempty"`
+}
+
+// AssetJobName is the job name recorded for ad hoc asset materializations (Dagster's
+// __ASSET_JOB).
+const AssetJobName = "__ASSET_JOB"
+
+// EventType names a kind of event.
+type EventType string
+
+// Event types. Run-status events (RUN_*) change the run's derived status; the store syncs them to
+// stable storage before AppendEvents returns.
+const (
+	EventRunStart   EventType = "RUN_START"
+	EventRunSuccess EventType = "RUN_SUCCESS"
+	EventRunFailure EventType = "RUN_FAILURE"
+	EventRunCancel  EventType = "RUN_CANCELED"
+
+	EventStepStart   EventType = "STEP_START"
+	EventStepSuccess EventType = "STEP_SUCCESS"
+	EventStepFailure EventType = "STEP_FAILURE"
+	EventStepSkipped EventType = "STEP_SKIPPED"
+
+	EventLog             EventType = "LOG"
+	EventMaterialization EventType = "ASSET_MATERIALIZATION"
+)
+
+// IsRunStatus reports whether events of type t change a run's status.
+func (t EventType) IsRunStatus() bool {
+	switch t {
+	case EventRunStart, EventRunSuccess, EventRunFailure, EventRunCancel:
+		return true
+	}
+	return false
+}
+
+// Log levels used in Event.Level.
+const (
+	LevelDebug = "DEBUG"
+	LevelInfo  = "INFO"
+	LevelWarn  = "WARNING"
+	LevelError = "ERROR"
+)
+
+// Event is one entry in a run's event log.
+type Event struct {
+	// ID is assigned by the store on append: unique across the store and increasing in append
+	// order (a cursor for sensors and live views). Gaps are allowed.
+	ID    int64     `json:"id"`
+	RunID string    `json:"run_id"`
+	Type  EventType `json:"type"`
+	Time  time.Time `json:"time"`
+	// StepKey is set on step events and on logs and materializations a step produced.
+	StepKey string `json:"step_key,omitempty"`
+	// Level is set on LOG events (LevelDebug ... LevelError).
+	Level   string `json:"level,omitempty"`
+	Message string `json:"message,omitempty"`
+	// Error is the failure message on *_FAILURE events.
+	Error string `json:"error,omitempty"`
+	// Materialization is set on ASSET_MATERIALIZATION events.
+	Materialization *Materialization `json:"materialization,omitempty"`
+	// Metadata holds anything else worth keeping with the event (durations, attempt numbers).
+	Metadata map[string]any `json:"metadata,omitempty"`
+}
+
+// Materialization records that a run stored a new value for an asset.
+type Materialization struct {
+	AssetKey     string `json:"asset_key"`
+	PartitionKey string `json:"partition_key,omitempty"`
+	// Format is the stored value's format: "arrow", "json" or "bytes".
+	Format string `json:"format"`
+	// Location is where the IO manager put the value (for the filesystem manager, a path).
+	Location string `json:"location"`
+	// IOManager is the key of the IO manager that stored it.
+	IOManager string `json:"io_manager"`
+	// CodeVersion is the sha256 digest of the module that produced the value.
+	CodeVersion string `json:"code_version"`
+	// Metadata is what the host measured (rows, bytes, schema, duration) plus what the guest
+	// attached.
+	Metadata map[string]any `json:"metadata,omitempty"`
+}
+
+// RunFilter narrows Runs. The zero value lists every run, newest first.
+type RunFilter struct {
+	Statuses []RunStatus
+	JobName  string
+	// Limit caps the number of runs returned; 0 means no limit.
+	Limit int
+}
+
+// Store is the run storage of one wasmorch instance. Implementations are safe for concurrent use.
+type Store interface {
+	// CreateRun stores a new run with status NOT_STARTED. It fails with ErrRunExists if the id is
+	// taken.
+	CreateRun(ctx context.Context, run Run) error
+	// Run returns a stored run or ErrRunNotFound.
+	Run(ctx context.Context, id string) (Run, error)
+	// Runs lists runs newest first.
+	Runs(ctx context.Context, filter RunFilter) ([]Run, error)
+
+	// AppendEvents appends events to the run's log in one transaction, assigning each an ID,
+	// and returns them with their IDs set. In the same transaction it applies every run-status
+	// event to the run (status, StartedAt, EndedAt) and indexes every materialization under its
+	// asset key. If any event is a run-status event the write is synced to stable storage before
+	// AppendEvents returns. Nothing is written if any event is rejected (ErrRunNotFound,
+	// ErrRunFinished, ErrInvalidTransition) or if an event's RunID is set and differs from runID.
+	AppendEvents(ctx context.Context, runID string, events ...Event) ([]Event, error)
+	// Events returns up to limit events of a run with ID > afterID, in append order. A limit of 0
+	// means no limit.
+	Events(ctx context.Context, runID string, afterID int64, limit int) ([]Event, error)
+
+	// AssetKeys lists every asset key with at least one materialization, sorted.
+	AssetKeys(ctx context.Context) ([]string, error)
+	// Materializations returns up to limit materialization events of an asset, newest first
+	// (0 means no limit). An asset never materialized gives an empty slice, not an error.
+	Materializations(ctx context.Context, assetKey string, limit int) ([]Event, error)
+	// LatestMaterializations returns the newest materialization event of each given key that has
+	// one; keys without any are absent from the map.
+	LatestMaterializations(ctx context.Context, assetKeys ...string) (map[string]Event, error)
+
+	// Close flushes and releases the store. It is safe to call more than once.
+	Close() error
+}
+
+// NextStatus returns the status a run in status cur moves to on an event of type t, or an error
+// wrapping ErrRunFinished or ErrInvalidTransition. Implementations share it so that every store
+// applies the same rules.
+func NextStatus(cur RunStatus, t EventType) (RunStatus, error) {
+	if cur.Finished() {
+		return cur, fmt.Errorf("%w: run is %s, cannot apply %s", ErrRunFinished, cur, t)
+	}
+	switch t {
+	case EventRunStart:
+		if cur != RunNotStarted && cur != RunQueued {
+			return cur, fmt.Errorf("%w: %s on a run that is %s", ErrInvalidTransition, t, cur)
+		}
+		return RunStarted, nil
+	case EventRunSuccess:
+		if cur != RunStarted {
+			return cur, fmt.Errorf("%w: %s on a run that is %s", ErrInvalidTransition, t, cur)
+		}
+		return RunSuccess, nil
+	case EventRunFailure:
+		// A run may fail before it starts (for example, its plan is invalid).
+		return RunFailure, nil
+	case EventRunCancel:
+		return RunCanceled, nil
+	}
+	return cur, fmt.Errorf("%w: %s is not a run-status event", ErrInvalidTransition, t)
+}
