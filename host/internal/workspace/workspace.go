@@ -1,0 +1,221 @@
+// Package workspace reads wasmorch.yaml, the file that lists a project's modules and its settings.
+// It resolves paths against the file's directory and checks the file's own shape; it does not
+// load modules or build the asset graph.
+package workspace
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// FileName is the workspace file the CLI looks for.
+const FileName = "wasmorch.yaml"
+
+// ErrInvalid is wrapped by every error about a workspace file's content.
+var ErrInvalid = errors.New("invalid workspace")
+
+// File is a parsed workspace file.
+type File struct {
+	// Path is the absolute path of the file; Dir its directory.
+	Path string
+	Dir  string
+
+	Modules []Module
+	// IOManager is the default IO manager key for assets that name none ("fs" if empty).
+	IOManager string
+	// Concurrency caps the steps of one run executing at once; 0 means the number of CPUs.
+	Concurrency int
+	Limits      Limits
+}
+
+// Module is one module entry.
+type Module struct {
+	Name string
+	// Path is absolute.
+	Path string
+	// Line is where the entry starts in the file, for error messages.
+	Line int
+}
+
+// Limits are the per-step limits set in the workspace; zero values mean the host default.
+type Limits struct {
+	StepTimeout    time.Duration
+	MemoryBytes    uint64
+	MaxOutputBytes int64
+}
+
+type rawFile struct {
+	Modules     []rawModule `yaml:"modules"`
+	IOManager   string      `yaml:"io_manager"`
+	Concurrency int         `yaml:"concurrency"`
+	Limits      struct {
+		StepTimeout string `yaml:"step_timeout"`
+		Memory      string `yaml:"memory"`
+		Output      string `yaml:"output"`
+	} `yaml:"limits"`
+}
+
+type rawModule struct {
+	Name string `yaml:"name"`
+	Path string `yaml:"path"`
+	line int
+}
+
+func (m *rawModule) UnmarshalYAML(n *yaml.Node) error {
+	type plain rawModule
+	if n.Kind == yaml.ScalarNode {
+		// "- build/orders.wasm" is short for "- path: build/orders.wasm".
+		m.Path, m.line = n.Value, n.Line
+		return nil
+	}
+	if n.Kind == yaml.MappingNode {
+		// Node.Decode does not inherit the decoder's KnownFields, so check keys here.
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i].Value; k != "name" && k != "path" {
+				return fmt.Errorf("line %d: field %s not found in type workspace.module", n.Content[i].Line, k)
+			}
+		}
+	}
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*m = rawModule(p)
+	m.line = n.Line
+	return nil
+}
+
+var (
+	nameRE       = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+	yamlFieldErr = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`)
+)
+
+// Load reads and checks a workspace file.
+func Load(path string) (*File, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("workspace file %s does not exist (create one listing your modules, or pass -w FILE)", abs)
+		}
+		return nil, fmt.Errorf("read workspace file: %w", err)
+	}
+	return Parse(abs, data)
+}
+
+// Parse checks the content of a workspace file at path.
+func Parse(path string, data []byte) (*File, error) {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrInvalid, path, fmt.Sprintf(format, args...))
+	}
+	var raw rawFile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&raw); err != nil {
+		if len(bytes.TrimSpace(data)) == 0 {
+			return nil, fail("the file is empty; it needs a modules: list")
+		}
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
+		msg = yamlFieldErr.ReplaceAllString(msg, `line $1: unknown field "$2" (known: modules, io_manager, concurrency, limits; a module has name and path)`)
+		return nil, fail("%s", msg)
+	}
+	f := &File{Path: path, Dir: filepath.Dir(path), IOManager: raw.IOManager, Concurrency: raw.Concurrency}
+	if f.IOManager == "" {
+		f.IOManager = "fs"
+	}
+	if raw.Concurrency < 0 {
+		return nil, fail("concurrency must be 0 (number of CPUs) or more, not %d", raw.Concurrency)
+	}
+	if len(raw.Modules) == 0 {
+		return nil, fail("no modules: list at least one .wasm module under modules:")
+	}
+	seen := map[string]int{}
+	for i, m := range raw.Modules {
+		if strings.TrimSpace(m.Path) == "" {
+			return nil, fail("line %d: modules[%d] has no path", m.line, i)
+		}
+		p := m.Path
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(f.Dir, p)
+		}
+		name := m.Name
+		if name == "" {
+			name = strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
+		}
+		if !nameRE.MatchString(name) {
+			return nil, fail("line %d: module name %q is invalid (letters, digits, '_' and '-'; set name: explicitly)", m.line, name)
+		}
+		if line, dup := seen[name]; dup {
+			return nil, fail("line %d: module name %q is already used on line %d (set a different name:)", m.line, name, line)
+		}
+		seen[name] = m.line
+		f.Modules = append(f.Modules, Module{Name: name, Path: p, Line: m.line})
+	}
+	var err error
+	if raw.Limits.StepTimeout != "" {
+		if f.Limits.StepTimeout, err = time.ParseDuration(raw.Limits.StepTimeout); err != nil || f.Limits.StepTimeout <= 0 {
+			return nil, fail("limits.step_timeout %q is not a positive duration (e.g. 30s, 10m)", raw.Limits.StepTimeout)
+		}
+	}
+	if raw.Limits.Memory != "" {
+		n, err := ParseBytes(raw.Limits.Memory)
+		if err != nil || n < 64<<10 || n > 4<<30 {
+			return nil, fail("limits.memory %q must be a size from 64KiB to 4GiB (e.g. 512MiB)", raw.Limits.Memory)
+		}
+		f.Limits.MemoryBytes = uint64(n)
+	}
+	if raw.Limits.Output != "" {
+		n, err := ParseBytes(raw.Limits.Output)
+		if err != nil || n <= 0 {
+			return nil, fail("limits.output %q is not a positive size (e.g. 2GiB)", raw.Limits.Output)
+		}
+		f.Limits.MaxOutputBytes = n
+	}
+	return f, nil
+}
+
+var sizeRE = regexp.MustCompile(`^(\d+)\s*(B|KB|KiB|MB|MiB|GB|GiB)?$`)
+
+// ParseBytes parses sizes like 512MiB, 2GB or 1048576.
+func ParseBytes(s string) (int64, error) {
+	m := sizeRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return 0, fmt.Errorf("invalid size %q", s)
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	mult := map[string]int64{"": 1, "B": 1, "KB": 1000, "KiB": 1 << 10, "MB": 1000 * 1000, "MiB": 1 << 20, "GB": 1000 * 1000 * 1000, "GiB": 1 << 30}[m[2]]
+	return n * mult, nil
+}
+
+// Find looks for FileName in dir and its parents, as git finds .git.
+func Find(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		p := filepath.Join(d, FileName)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no %s in %s or any parent directory (pass -w FILE)", FileName, abs)
+		}
+	}
+}

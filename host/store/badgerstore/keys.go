@@ -1,0 +1,146 @@
+package badgerstore
+
+// Key layout
+//
+// Every key starts with a one-letter namespace and a '/'. Run ids and asset keys are
+// variable-length strings; wherever something follows them in a key they are terminated by a NUL
+// byte (0x00), which the store refuses in both (see validName), so one prefix can never be the
+// prefix of another run's or asset's keys: the events of run "a" live under "e/a\x00" and those
+// of run "a/b" under "e/a/b\x00", and no key under one starts with the other. Numbers are
+// fixed-width big-endian so that Badger's bytewise key order is numeric order.
+//
+//	v/format                              -> format version of this layout, decimal ASCII ("1")
+//	s/lastid                              -> highest event ID ever assigned, 8-byte big-endian
+//	r/<runID>                             -> run record, JSON (store.Run)
+//	t/<createdAt: 12 bytes><runID>        -> empty; index of runs by creation time. createdAt is
+//	                                         the Unix seconds (8 bytes, sign bit flipped so that
+//	                                         times before 1970 sort first) followed by the
+//	                                         nanoseconds (4 bytes). Iterated in reverse for
+//	                                         "newest first" (CreatedAt desc, then run id desc).
+//	e/<runID>\x00<eventID: 8 bytes>       -> event, JSON (store.Event); one run's log, in ID order
+//	m/<assetKey>\x00<eventID: 8 bytes>    -> copy of the ASSET_MATERIALIZATION event, JSON;
+//	                                         iterated in reverse for "newest first"
+//	k/<assetKey>                          -> empty; the set of materialized asset keys, sorted
+//
+// The materialization index holds a copy of the event rather than a pointer to e/...: events
+// are never rewritten, materialization events are a small share of all events, and a copy lets
+// LatestMaterializations answer with one seek per key.
+//
+// s/lastid is written in the same transaction as the events it numbers, so after a crash the
+// counter and the stored events agree; see Store.lastID for why IDs come from a counter and not
+// from a Badger Sequence.
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+const (
+	// formatVersion is the value of keyFormat this code writes and understands.
+	formatVersion = "1"
+
+	nsFormat = "v/"
+	nsLastID = "s/"
+	nsRun    = "r/"
+	nsByTime = "t/"
+	nsEvent  = "e/"
+	nsMat    = "m/"
+	nsAsset  = "k/"
+
+	// sep terminates a run id or asset key inside a key.
+	sep = 0x00
+
+	timeLen = 12
+	idLen   = 8
+)
+
+var (
+	keyFormat = []byte(nsFormat + "format")
+	keyLastID = []byte(nsLastID + "lastid")
+)
+
+// validName checks a run id or asset key before it is used in a key.
+func validName(what, s string) error {
+	if s == "" {
+		return fmt.Errorf("empty %s", what)
+	}
+	if strings.IndexByte(s, sep) >= 0 {
+		return fmt.Errorf("%s %q contains a NUL byte", what, s)
+	}
+	// Records are JSON, which would replace invalid UTF-8 and so store a different name.
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s %q is not valid UTF-8", what, s)
+	}
+	return nil
+}
+
+func runKey(runID string) []byte { return []byte(nsRun + runID) }
+
+func encodeTime(t time.Time) []byte {
+	b := make([]byte, timeLen)
+	binary.BigEndian.PutUint64(b, uint64(t.Unix())^(1<<63))
+	binary.BigEndian.PutUint32(b[8:], uint32(t.Nanosecond()))
+	return b
+}
+
+func byTimeKey(createdAt time.Time, runID string) []byte {
+	k := make([]byte, 0, len(nsByTime)+timeLen+len(runID))
+	k = append(k, nsByTime...)
+	k = append(k, encodeTime(createdAt)...)
+	return append(k, runID...)
+}
+
+// runIDFromByTimeKey returns the run id of a t/ key.
+func runIDFromByTimeKey(k []byte) (string, error) {
+	if len(k) <= len(nsByTime)+timeLen {
+		return "", fmt.Errorf("malformed run index key %q", k)
+	}
+	return string(k[len(nsByTime)+timeLen:]), nil
+}
+
+// eventPrefix is the prefix of all event keys of a run.
+func eventPrefix(runID string) []byte {
+	k := make([]byte, 0, len(nsEvent)+len(runID)+1+idLen)
+	k = append(k, nsEvent...)
+	k = append(k, runID...)
+	return append(k, sep)
+}
+
+func eventKey(runID string, id int64) []byte {
+	return binary.BigEndian.AppendUint64(eventPrefix(runID), uint64(id))
+}
+
+// matPrefix is the prefix of all materialization index keys of an asset.
+func matPrefix(assetKey string) []byte {
+	k := make([]byte, 0, len(nsMat)+len(assetKey)+1+idLen)
+	k = append(k, nsMat...)
+	k = append(k, assetKey...)
+	return append(k, sep)
+}
+
+func matKey(assetKey string, id int64) []byte {
+	return binary.BigEndian.AppendUint64(matPrefix(assetKey), uint64(id))
+}
+
+func assetKey(key string) []byte { return []byte(nsAsset + key) }
+
+// prefixEnd returns the smallest key greater than every key starting with prefix, for seeking a
+// reverse iterator to the last key under prefix. Every prefix used here ends in '/' or NUL, so
+// incrementing the last byte never overflows.
+func prefixEnd(prefix []byte) []byte {
+	end := append([]byte(nil), prefix...)
+	end[len(end)-1]++
+	return end
+}
+
+func encodeID(id int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(id)) }
+
+func decodeID(key, v []byte) (int64, error) {
+	if len(v) != idLen {
+		return 0, fmt.Errorf("decode key %q: want %d bytes, have %d", key, idLen, len(v))
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
+}

@@ -1,0 +1,140 @@
+package badgerstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/wasmorch/wasmorch/host/store"
+)
+
+// ctxCheckEvery is how many records a scan reads between checks of its context.
+const ctxCheckEvery = 256
+
+// CreateRun stores run with status NOT_STARTED and no start or end time. A zero CreatedAt is
+// set to the current time. The write is synced to disk before CreateRun returns.
+func (s *Store) CreateRun(ctx context.Context, run store.Run) error {
+	if err := validName("run id", run.ID); err != nil {
+		return fmt.Errorf("badgerstore: create run: %w", err)
+	}
+	if err := s.enter(ctx); err != nil {
+		return fmt.Errorf("badgerstore: create run %q: %w", run.ID, err)
+	}
+	defer s.closeMu.RUnlock()
+
+	run.Status = store.RunNotStarted
+	run.StartedAt, run.EndedAt = time.Time{}, time.Time{}
+	if run.CreatedAt.IsZero() {
+		run.CreatedAt = now()
+	} else {
+		run.CreatedAt = run.CreatedAt.Round(0) // drop a monotonic reading
+	}
+	data, err := json.Marshal(run)
+	if err != nil {
+		return fmt.Errorf("badgerstore: create run %q: encode: %w", run.ID, err)
+	}
+
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	err = s.commitLocked(ctx, func(txn *badger.Txn) error {
+		key := runKey(run.ID)
+		_, err := txn.Get(key)
+		if err == nil {
+			return fmt.Errorf("%w: %q", store.ErrRunExists, run.ID)
+		}
+		if !errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("read key %q: %w", key, err)
+		}
+		if err := txn.Set(key, data); err != nil {
+			return err
+		}
+		return txn.Set(byTimeKey(run.CreatedAt, run.ID), nil)
+	})
+	if err == nil {
+		err = s.syncLocked()
+	}
+	if err != nil {
+		return fmt.Errorf("badgerstore: create run %q: %w", run.ID, err)
+	}
+	return nil
+}
+
+// Run returns the run id, or an error wrapping store.ErrRunNotFound.
+func (s *Store) Run(ctx context.Context, id string) (store.Run, error) {
+	if err := s.enter(ctx); err != nil {
+		return store.Run{}, fmt.Errorf("badgerstore: get run %q: %w", id, err)
+	}
+	defer s.closeMu.RUnlock()
+	if validName("run id", id) != nil {
+		return store.Run{}, fmt.Errorf("badgerstore: get run %q: %w", id, store.ErrRunNotFound)
+	}
+
+	var run store.Run
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		run, err = getRun(txn, id)
+		return err
+	})
+	if err != nil {
+		return store.Run{}, fmt.Errorf("badgerstore: get run %q: %w", id, err)
+	}
+	return run, nil
+}
+
+// Runs lists runs newest first: by CreatedAt descending, runs created at the same instant by id
+// descending. It walks the creation-time index backwards and stops at filter.Limit matches.
+func (s *Store) Runs(ctx context.Context, filter store.RunFilter) ([]store.Run, error) {
+	if filter.Limit < 0 {
+		return nil, fmt.Errorf("badgerstore: list runs: negative limit %d", filter.Limit)
+	}
+	if err := s.enter(ctx); err != nil {
+		return nil, fmt.Errorf("badgerstore: list runs: %w", err)
+	}
+	defer s.closeMu.RUnlock()
+
+	runs := []store.Run{}
+	err := s.db.View(func(txn *badger.Txn) error {
+		prefix := []byte(nsByTime)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})
+		defer it.Close()
+		n := 0
+		for it.Seek(prefixEnd(prefix)); it.ValidForPrefix(prefix); it.Next() {
+			if n++; n%ctxCheckEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			id, err := runIDFromByTimeKey(it.Item().Key())
+			if err != nil {
+				return err
+			}
+			run, err := getRun(txn, id)
+			if errors.Is(err, store.ErrRunNotFound) {
+				return fmt.Errorf("run index key %q points at run %q, which is not stored", it.Item().KeyCopy(nil), id)
+			}
+			if err != nil {
+				return err
+			}
+			if filter.JobName != "" && run.JobName != filter.JobName {
+				continue
+			}
+			if len(filter.Statuses) > 0 && !slices.Contains(filter.Statuses, run.Status) {
+				continue
+			}
+			runs = append(runs, run)
+			if filter.Limit > 0 && len(runs) == filter.Limit {
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("badgerstore: list runs: %w", err)
+	}
+	return runs, nil
+}
