@@ -124,6 +124,10 @@ const (
 	SeverityError int32 = 1
 )
 
+// ReservedMetadata are the metadata entries the host sets on every materialization; a guest's
+// output_metadata or metadata_add naming one of them is refused.
+var ReservedMetadata = []string{"rows", "bytes", "schema", "format", "duration_ms", "module_digest"}
+
 // OutputResult is the name of an asset's single output.
 const OutputResult = "result"
 

@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/wasmorch/wasmorch/internal/guesttest"
+)
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func workspaceWith(t *testing.T, modules map[string]string) string {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("modules:\n")
+	for name, p := range modules {
+		fmt.Fprintf(&b, "  - name: %s\n    path: %s\n", name, p)
+	}
+	ws := filepath.Join(dir, "wasmorch.yaml")
+	os.WriteFile(ws, []byte(b.String()), 0o644)
+	return ws
+}
+
+// TestCLIWalkthrough runs what the README shows, in order, against the example module.
+func TestCLIWalkthrough(t *testing.T) {
+	ws := workspaceWith(t, map[string]string{"orders": guesttest.Path(t, "orders/go/orders.wasm")})
+	home := filepath.Join(filepath.Dir(ws), ".wasmorch")
+
+	code, out, errOut := run(t, "asset", "materialize", "--select", "*", "-w", ws)
+	if code != 0 {
+		t.Fatalf("materialize exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	runID := regexp.MustCompile(`Run ([0-9a-f-]{36}) SUCCESS`).FindStringSubmatch(out)
+	if runID == nil {
+		t.Fatalf("no run line in:\n%s", out)
+	}
+	for _, want := range []string{
+		"3 succeeded, 0 failed, 0 skipped",
+		filepath.Join(home, "storage", "revenue_by_region", runID[1]+".arrow") + " (4 rows)",
+		"Run state: " + home,
+		"wasmorch run show " + runID[1] + " -w " + ws,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("materialize stdout lacks %q:\n%s", want, out)
+		}
+	}
+	// Not a terminal, so progress is plain lines.
+	for _, want := range []string{"START    raw_orders", "OK       revenue_by_region", "INFO     revenue_by_region"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("progress lacks %q:\n%s", want, errOut)
+		}
+	}
+
+	code, out, _ = run(t, "asset", "list", "-w", ws)
+	if code != 0 || !regexp.MustCompile(`cleaned_orders\s+orders\s+orders\s+arrow\s+raw_orders\s+\d{4}-`).MatchString(out) {
+		t.Errorf("asset list (exit %d):\n%s", code, out)
+	}
+
+	code, out, _ = run(t, "asset", "show", "revenue_by_region", "-w", ws)
+	for _, want := range []string{"region: utf8", "revenue: float64", "First 4 of 4 rows", "rows: 4", "module_digest: sha256:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("asset show lacks %q:\n%s", want, out)
+		}
+	}
+	if !regexp.MustCompile(`west\s+274\.15`).MatchString(out) || code != 0 {
+		t.Errorf("asset show rows (exit %d):\n%s", code, out)
+	}
+
+	code, out, _ = run(t, "run", "list", "-w", ws)
+	if code != 0 || !strings.Contains(out, runID[1]+"  SUCCESS") {
+		t.Errorf("run list (exit %d):\n%s", code, out)
+	}
+
+	code, out, _ = run(t, "run", "show", runID[1][:13], "-w", ws)
+	for _, want := range []string{"Status:    SUCCESS", "RUN_START", "ASSET_MATERIALIZATION", "revenue by region", "RUN_SUCCESS"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("run show lacks %q:\n%s", want, out)
+		}
+	}
+	if code != 0 {
+		t.Errorf("run show exit %d", code)
+	}
+}
+
+func TestCLIFailures(t *testing.T) {
+	ws := workspaceWith(t, map[string]string{"faults": guesttest.Path(t, "guests/go/faults/faults.wasm")})
+	code, out, errOut := run(t, "asset", "materialize", "--select", "fails*", "-w", ws)
+	if code != 1 {
+		t.Fatalf("a failed run exited %d", code)
+	}
+	if !strings.Contains(out, "FAILURE") || !strings.Contains(errOut, `step "fails" failed: boom: the upstream API said no`) || !strings.Contains(errOut, "SKIPPED  after_fails") {
+		t.Errorf("failure output:\nstdout:\n%s\nstderr:\n%s", out, errOut)
+	}
+
+	for name, c := range map[string]struct {
+		args []string
+		want string
+	}{
+		"no select":       {[]string{"asset", "materialize", "-w", ws}, "--select is required"},
+		"unknown asset":   {[]string{"asset", "materialize", "--select", "fail", "-w", ws}, `did you mean "fails"`},
+		"bad config":      {[]string{"asset", "materialize", "--select", "fails", "--config-json", "{", "-w", ws}, "invalid run config"},
+		"no workspace":    {[]string{"asset", "list", "-w", filepath.Join(t.TempDir(), "wasmorch.yaml")}, "does not exist"},
+		"unknown run":     {[]string{"run", "show", "nope", "-w", ws}, `no run "nope"`},
+		"never stored":    {[]string{"asset", "show", "ok_source", "-w", ws}, `asset "ok_source" has never been materialized`},
+		"unknown command": {[]string{"assets"}, `unknown command "assets"`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, _, errOut := run(t, c.args...)
+			if code == 0 || !strings.Contains(errOut, c.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant %q", code, errOut, c.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,246 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/wasmorch/wasmorch/host"
+	"github.com/wasmorch/wasmorch/host/store"
+)
+
+func (a *app) materializeCmd() *cobra.Command {
+	var selection, configJSON string
+	var plain bool
+	cmd := &cobra.Command{
+		Use:   "materialize --select SELECTION",
+		Short: "Materialize the selected assets in one run",
+		Long: `Materialize the selected assets in one run, showing progress as steps start and finish.
+
+Selection syntax (as in Dagster): key, prefix/key, *key (with all upstream), key* (with all
+downstream), +key / key++ (one or two levels), group:name, * (everything), and commas for unions.`,
+		Example: "  wasmorch asset materialize --select '*'\n  wasmorch asset materialize --select 'revenue_by_region+' --config-json '{\"ops\": {\"raw_orders\": {\"config\": {\"csv\": \"...\"}}}}'",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if selection == "" {
+				return fmt.Errorf("--select is required (use '*' for every asset)")
+			}
+			ctx := cmd.Context()
+			inst, wsPath, err := a.openInstance(ctx, true)
+			if err != nil {
+				return err
+			}
+			defer inst.Close()
+			p := newProgress(a.stderr, !plain && isTerminal(a.stderr))
+			p.note("loading workspace %s", wsPath)
+			ws, err := inst.LoadWorkspace(ctx, wsPath)
+			if err != nil {
+				return err
+			}
+			keys, err := ws.Select(selection)
+			if err != nil {
+				return err
+			}
+			p.total = len(keys)
+			var opts []host.MaterializeOption
+			opts = append(opts, host.WithEventHandler(p.event))
+			if configJSON != "" {
+				opts = append(opts, host.WithRunConfig([]byte(configJSON)))
+			}
+			start := time.Now()
+			res, err := inst.Materialize(ctx, ws, selection, opts...)
+			p.finish()
+			if res == nil {
+				return err
+			}
+			a.printSummary(res, inst, time.Since(start))
+			if err != nil {
+				return err
+			}
+			if !res.Success() {
+				fmt.Fprintln(a.stderr, res.Err())
+				return exitError{1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&selection, "select", "s", "", "assets to materialize (required)")
+	cmd.Flags().StringVar(&configJSON, "config-json", "", `run config as JSON: {"ops": {"ASSET": {"config": {...}}}}`)
+	cmd.Flags().BoolVar(&plain, "plain", false, "print plain event lines even on a terminal")
+	return cmd
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) && os.Getenv("TERM") != "dumb" && os.Getenv("CI") == ""
+}
+
+func (a *app) printSummary(res *host.Result, inst *host.Instance, took time.Duration) {
+	counts := map[string]int{}
+	for _, o := range res.Steps {
+		counts[o.Status]++
+	}
+	w := a.stdout
+	fmt.Fprintf(w, "\nRun %s %s in %s: %d succeeded, %d failed, %d skipped\n", res.RunID, statusWord(res.Status), took.Round(time.Millisecond),
+		counts["SUCCESS"], counts["FAILURE"], counts["SKIPPED"])
+	if len(res.Materializations) > 0 {
+		fmt.Fprintln(w, "Outputs:")
+		keys := make([]string, 0, len(res.Materializations))
+		for k := range res.Materializations {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		width := 0
+		for _, k := range keys {
+			width = max(width, len(k))
+		}
+		for _, k := range keys {
+			m := res.Materializations[k]
+			extra := ""
+			if rows, ok := m.Metadata["rows"]; ok {
+				extra = fmt.Sprintf(" (%v rows)", rows)
+			}
+			fmt.Fprintf(w, "  %-*s  %s%s\n", width, k, m.Location, extra)
+		}
+	}
+	fmt.Fprintf(w, "Run state: %s\n", inst.Home())
+	wsFlag := ""
+	if a.workspace != "" {
+		wsFlag = " -w " + a.workspace
+	}
+	fmt.Fprintf(w, "Inspect:   wasmorch run show %s%s\n", res.RunID, wsFlag)
+}
+
+// progress prints run events: on a terminal, a line per finished step under a live status line;
+// otherwise one plain line per event, suitable for logs and CI.
+type progress struct {
+	w     io.Writer
+	live  bool
+	total int
+
+	mu      sync.Mutex
+	done    int
+	running map[string]time.Time
+	drawn   bool
+	stop    chan struct{}
+	stopped chan struct{}
+}
+
+func newProgress(w io.Writer, live bool) *progress {
+	p := &progress{w: w, live: live, running: map[string]time.Time{}, stop: make(chan struct{}), stopped: make(chan struct{})}
+	if live {
+		go p.ticker()
+	} else {
+		close(p.stopped)
+	}
+	return p
+}
+
+func (p *progress) ticker() {
+	defer close(p.stopped)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			p.mu.Lock()
+			p.redraw()
+			p.mu.Unlock()
+		case <-p.stop:
+			return
+		}
+	}
+}
+
+func (p *progress) note(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.println(fmt.Sprintf(format, args...))
+}
+
+// println prints a line above the status line.
+func (p *progress) println(s string) {
+	if p.live && p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.drawn = false
+	}
+	fmt.Fprintln(p.w, s)
+	if p.live {
+		p.redraw()
+	}
+}
+
+var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+
+func (p *progress) redraw() {
+	if !p.live || p.total == 0 {
+		return
+	}
+	names := make([]string, 0, len(p.running))
+	var oldest time.Time
+	for k, t := range p.running {
+		names = append(names, k)
+		if oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	sort.Strings(names)
+	status := fmt.Sprintf("%s [%d/%d]", spinner[int(time.Now().UnixMilli()/100)%len(spinner)], p.done, p.total)
+	if len(names) > 0 {
+		status += fmt.Sprintf(" running %s (%s)", strings.Join(names, ", "), time.Since(oldest).Round(100*time.Millisecond))
+	}
+	fmt.Fprint(p.w, "\r\033[K"+status)
+	p.drawn = true
+}
+
+func (p *progress) event(ev store.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ts := ev.Time.Format("15:04:05.000")
+	switch ev.Type {
+	case store.EventStepStart:
+		p.running[ev.StepKey] = ev.Time
+		if !p.live {
+			p.println(fmt.Sprintf("%s %-8s %s", ts, "START", ev.StepKey))
+		}
+	case store.EventStepSuccess:
+		delete(p.running, ev.StepKey)
+		p.done++
+		p.println(fmt.Sprintf("%s %-8s %s  %s", ts, "OK", ev.StepKey, ev.Message))
+	case store.EventStepFailure:
+		delete(p.running, ev.StepKey)
+		p.done++
+		p.println(fmt.Sprintf("%s %-8s %s  %s", ts, "FAILED", ev.StepKey, indent(ev.Error)))
+	case store.EventStepSkipped:
+		p.done++
+		p.println(fmt.Sprintf("%s %-8s %s  %s", ts, "SKIPPED", ev.StepKey, ev.Message))
+	case store.EventLog:
+		p.println(fmt.Sprintf("%s %-8s %s  %s", ts, ev.Level, ev.StepKey, indent(ev.Message)))
+	case store.EventMaterialization:
+		if !p.live && ev.Materialization != nil {
+			p.println(fmt.Sprintf("%s %-8s %s  %s", ts, "STORED", ev.StepKey, ev.Materialization.Location))
+		}
+	case store.EventRunStart:
+		p.println(fmt.Sprintf("%s %-8s run %s", ts, "RUN", ev.RunID))
+	}
+}
+
+func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n                      ") }
+
+func (p *progress) finish() {
+	close(p.stop)
+	<-p.stopped
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.live && p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.drawn = false
+	}
+}

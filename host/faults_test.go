@@ -1,0 +1,173 @@
+package host_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wasmorch/wasmorch/host"
+	"github.com/wasmorch/wasmorch/host/store"
+	"github.com/wasmorch/wasmorch/internal/guesttest"
+)
+
+// TestFailureSkipsDownstream: a failed step marks its downstream skipped while an independent
+// branch finishes, the run fails, and the error says which step failed and why.
+func TestFailureSkipsDownstream(t *testing.T) {
+	inst := openInstance(t)
+	ws := loadWorkspace(t, inst, faultsWorkspace(t))
+	res := materialize(t, inst, ws, "fails*,ok_source*")
+	if res.Success() || res.Status != store.RunFailure {
+		t.Fatalf("run status %s, want FAILURE", res.Status)
+	}
+	if msg := stepError(t, res, "fails"); msg != "boom: the upstream API said no" {
+		t.Errorf("failure message %q", msg)
+	}
+	for _, k := range []string{"after_fails", "after_after_fails"} {
+		if res.Steps[k].Status != "SKIPPED" || len(eventsOf(res, store.EventStepSkipped, k)) != 1 {
+			t.Errorf("%s: %+v, want SKIPPED with one event", k, res.Steps[k])
+		}
+		if len(eventsOf(res, store.EventStepStart, k)) != 0 {
+			t.Errorf("%s started although its upstream failed", k)
+		}
+	}
+	for _, k := range []string{"ok_source", "ok_after"} {
+		if res.Steps[k].Status != "SUCCESS" {
+			t.Errorf("independent branch %s: %+v", k, res.Steps[k])
+		}
+	}
+	err := res.Err()
+	if err == nil || !strings.Contains(err.Error(), `step "fails" failed: boom`) || !strings.Contains(err.Error(), "2 downstream step(s) skipped") {
+		t.Errorf("Result.Err() = %v", err)
+	}
+	v, verr := inst.AssetValue(context.Background(), "ok_after")
+	if verr != nil || strings.TrimSpace(string(v.Data)) != `{"n":2}` {
+		t.Errorf("ok_after value = %q, %v", v.Data, verr)
+	}
+	if _, verr := inst.AssetValue(context.Background(), "fails"); verr == nil {
+		t.Error("a failed step left a materialization")
+	}
+	run, _ := inst.Store().Run(context.Background(), res.RunID)
+	if run.Status != store.RunFailure || run.EndedAt.IsZero() {
+		t.Errorf("stored run %+v", run)
+	}
+}
+
+func TestGuestFailuresAreContained(t *testing.T) {
+	inst := openInstance(t, host.WithStepTimeout(3*time.Second), host.WithMemoryLimit(128<<20))
+	ws := loadWorkspace(t, inst, faultsWorkspace(t))
+	trapWS := loadWorkspace(t, inst, writeWorkspace(t, map[string]string{"trap": guesttest.Path(t, "guests/wat/trap.wasm")}, ""))
+	oobWS := loadWorkspace(t, inst, writeWorkspace(t, map[string]string{"oob": guesttest.Path(t, "guests/wat/oob.wasm")}, ""))
+	cases := []struct {
+		name, sel string
+		ws        *host.Workspace
+		want      []string
+	}{
+		{"panic", "panics", ws, []string{"panic: deliberate panic"}},
+		{"trap", "trap_asset", trapWS, []string{"wasm trap: unreachable"}},
+		{"infinite loop", "loops", ws, []string{"step exceeded its time limit of 3s"}},
+		{"memory past the limit", "hogs", ws, []string{"out of memory"}},
+		{"out-of-bounds host call", "oob_asset", oobWS, []string{"host call log", "outside guest memory"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			start := time.Now()
+			res := materialize(t, inst, c.ws, c.sel)
+			msg := stepError(t, res, c.sel)
+			for _, w := range c.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %q", msg, w)
+				}
+			}
+			if res.Status != store.RunFailure {
+				t.Errorf("run %s", res.Status)
+			}
+			t.Logf("%s: failed after %s with %q", c.name, time.Since(start).Round(time.Millisecond), firstLine(msg))
+		})
+	}
+	// The host is unharmed: a healthy step still runs in the same instance afterwards.
+	res := materialize(t, inst, ws, "ok_source")
+	if !res.Success() {
+		t.Fatalf("healthy step after failures: %v", res.Err())
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func TestLogsAndStdioBecomeEvents(t *testing.T) {
+	inst := openInstance(t)
+	ws := loadWorkspace(t, inst, faultsWorkspace(t))
+	res := materialize(t, inst, ws, "logs")
+	if !res.Success() {
+		t.Fatal(res.Err())
+	}
+	got := map[string]string{}
+	for _, ev := range eventsOf(res, store.EventLog, "logs") {
+		got[ev.Message] = ev.Level
+	}
+	want := map[string]string{
+		"hello from stdout": store.LevelInfo,
+		"hello from stderr": store.LevelWarn,
+	}
+	for msg, level := range want {
+		if got[msg] != level {
+			t.Errorf("log %q: level %q, want %q (all logs: %v)", msg, got[msg], level, got)
+		}
+	}
+	levels := map[string]bool{}
+	for _, l := range got {
+		levels[l] = true
+	}
+	for _, l := range []string{store.LevelDebug, store.LevelInfo, store.LevelWarn, store.LevelError} {
+		if !levels[l] {
+			t.Errorf("no log at level %s: %v", l, got)
+		}
+	}
+}
+
+func TestRunConfigReachesTheGuest(t *testing.T) {
+	inst := openInstance(t)
+	ws := loadWorkspace(t, inst, faultsWorkspace(t))
+	res := materialize(t, inst, ws, "echo_config", host.WithRunConfig([]byte(`{"ops": {"echo_config": {"config": {"greeting": "hi", "n": 3}}}}`)))
+	if !res.Success() {
+		t.Fatal(res.Err())
+	}
+	v, err := inst.AssetValue(context.Background(), "echo_config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := strings.ReplaceAll(string(v.Data), " ", ""); !strings.Contains(s, `"greeting":"hi"`) || !strings.Contains(s, `"n":3`) {
+		t.Errorf("echoed config %s", v.Data)
+	}
+}
+
+// TestCancellationStopsALoopingStep: canceling the run's context (what SIGINT does in the CLI)
+// interrupts a guest spinning in a loop and records the run as canceled.
+func TestCancellationStopsALoopingStep(t *testing.T) {
+	inst := openInstance(t)
+	ws := loadWorkspace(t, inst, faultsWorkspace(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan struct{}, 1)
+	go func() {
+		<-started
+		time.Sleep(200 * time.Millisecond)
+		cancel()
+	}()
+	res, err := inst.Materialize(ctx, ws, "loops", host.WithEventHandler(func(ev store.Event) {
+		if ev.Type == store.EventStepStart {
+			started <- struct{}{}
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != store.RunCanceled {
+		t.Fatalf("status %s, want CANCELED", res.Status)
+	}
+	if msg := stepError(t, res, "loops"); !strings.Contains(msg, "canceled") {
+		t.Errorf("step error %q", msg)
+	}
+}

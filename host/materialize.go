@@ -1,0 +1,428 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wasmorch/wasmorch/abi"
+	"github.com/wasmorch/wasmorch/host/internal/exec"
+	"github.com/wasmorch/wasmorch/host/internal/manifest"
+	wruntime "github.com/wasmorch/wasmorch/host/internal/runtime"
+	"github.com/wasmorch/wasmorch/host/iomanager"
+	"github.com/wasmorch/wasmorch/host/store"
+)
+
+// ErrInvalidRunConfig is wrapped by errors about run config.
+var ErrInvalidRunConfig = errors.New("invalid run config")
+
+// MaterializeOption configures one materialization.
+type MaterializeOption func(*materializeOptions)
+
+type materializeOptions struct {
+	config  []byte
+	onEvent func(store.Event)
+	tags    map[string]string
+}
+
+// WithRunConfig passes run config in Dagster's shape: {"ops": {"ASSET": {"config": {...}}}}.
+// An asset key with a prefix may be written as "a/b" or as Dagster's op name "a__b".
+func WithRunConfig(configJSON []byte) MaterializeOption {
+	return func(o *materializeOptions) { o.config = configJSON }
+}
+
+// WithEventHandler calls fn with every event of the run once it is stored, in order. fn must not
+// block for long: it runs on the goroutine writing events.
+func WithEventHandler(fn func(store.Event)) MaterializeOption {
+	return func(o *materializeOptions) { o.onEvent = fn }
+}
+
+// WithTags attaches tags to the run.
+func WithTags(tags map[string]string) MaterializeOption {
+	return func(o *materializeOptions) { o.tags = tags }
+}
+
+// StepOutcome is what happened to one step of a run.
+type StepOutcome struct {
+	Status string // SUCCESS, FAILURE or SKIPPED
+	// Error is the failure message, or for a skipped step the reason.
+	Error string
+}
+
+// Result is a finished run.
+type Result struct {
+	RunID  string
+	Status store.RunStatus
+	Steps  map[string]StepOutcome
+	// Events are all events of the run, in order.
+	Events []store.Event
+	// Materializations maps each asset key materialized by the run to its materialization.
+	Materializations map[string]store.Materialization
+}
+
+// Success reports whether every step succeeded.
+func (r *Result) Success() bool { return r.Status == store.RunSuccess }
+
+// Err returns nil for a successful run, otherwise an error listing the failed steps and their
+// messages, and how many steps were skipped.
+func (r *Result) Err() error {
+	if r.Success() {
+		return nil
+	}
+	var failed []string
+	skipped := 0
+	for _, k := range sortedKeys(r.Steps) {
+		switch o := r.Steps[k]; o.Status {
+		case string(exec.Failed):
+			failed = append(failed, fmt.Sprintf("step %q failed: %s", k, o.Error))
+		case string(exec.Skipped):
+			skipped++
+		}
+	}
+	msg := fmt.Sprintf("run %s %s", r.RunID, strings.ToLower(string(r.Status)))
+	if len(failed) > 0 {
+		msg += ":\n  " + strings.Join(failed, "\n  ")
+	}
+	if skipped > 0 {
+		msg += fmt.Sprintf("\n  %d downstream step(s) skipped", skipped)
+	}
+	return errors.New(msg)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Materialize runs the assets a selection names and returns when the run has finished.
+//
+// # Errors
+//
+// Materialize returns an error, and creates no run, when the selection or the run config is
+// invalid. Once the run exists, failed steps do not make Materialize return an error: they are in
+// the Result (Result.Err describes them). An error alongside a Result means the run's state could
+// not be fully written to the store.
+func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection string, opts ...MaterializeOption) (*Result, error) {
+	var o materializeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	keys, err := ws.Select(selection)
+	if err != nil {
+		return nil, err
+	}
+	configs, err := parseRunConfig(o.config, ws, keys)
+	if err != nil {
+		return nil, err
+	}
+	runID, err := uuid.NewV7()
+	if err != nil {
+		return nil, err
+	}
+	run := store.Run{
+		ID:        runID.String(),
+		JobName:   store.AssetJobName,
+		Selection: selection,
+		StepKeys:  keys,
+		Config:    o.config,
+		Tags:      o.tags,
+		CreatedAt: time.Now(),
+	}
+	if err := i.store.CreateRun(ctx, run); err != nil {
+		return nil, fmt.Errorf("create run: %w", err)
+	}
+	r := &runner{inst: i, ws: ws, runID: run.ID, configs: configs, planned: map[string]bool{}, produced: map[string]store.Materialization{}}
+	for _, k := range keys {
+		r.planned[k] = true
+	}
+	r.log = newRunLog(i.store, run.ID, o.onEvent)
+	res := &Result{RunID: run.ID, Steps: map[string]StepOutcome{}, Materializations: r.produced}
+	if err := r.log.write(store.Event{Type: store.EventRunStart, Message: fmt.Sprintf("starting run of %d step(s)", len(keys))}); err != nil {
+		r.log.close()
+		return nil, fmt.Errorf("start run: %w", err)
+	}
+	steps := make([]exec.Step, 0, len(keys))
+	for _, k := range keys {
+		var deps []string
+		for _, up := range ws.graph.Upstream(k) {
+			if r.planned[up] {
+				deps = append(deps, up)
+			}
+		}
+		key := k
+		steps = append(steps, exec.Step{Key: k, Deps: deps, Run: func(ctx context.Context) error { return r.runAsset(ctx, key) }})
+	}
+	outcomes, err := exec.Execute(ctx, steps, i.concurrency(ws), exec.Hooks{OnSkip: func(key, because string) {
+		reason := fmt.Sprintf("upstream step %q did not succeed", because)
+		if because == "run canceled" {
+			reason = "the run was canceled"
+		}
+		r.log.write(store.Event{Type: store.EventStepSkipped, StepKey: key, Message: "skipped: " + reason})
+	}})
+	if err != nil {
+		// The graph is acyclic and the plan built from it, so this is a bug, but record it.
+		r.log.write(store.Event{Type: store.EventRunFailure, Error: err.Error()})
+		events, _ := r.log.close()
+		res.Events, res.Status = events, store.RunFailure
+		return res, err
+	}
+	var failed []string
+	for k, o := range outcomes {
+		so := StepOutcome{Status: string(o.Status)}
+		if o.Err != nil {
+			so.Error = o.Err.Error()
+			failed = append(failed, k)
+		}
+		if o.Status == exec.Skipped {
+			so.Error = "upstream step " + o.SkippedBecause + " did not succeed"
+		}
+		res.Steps[k] = so
+	}
+	sort.Strings(failed)
+	final := store.Event{Type: store.EventRunSuccess, Message: fmt.Sprintf("%d step(s) succeeded", len(keys))}
+	res.Status = store.RunSuccess
+	switch {
+	case ctx.Err() != nil:
+		final = store.Event{Type: store.EventRunCancel, Message: "run canceled", Error: context.Cause(ctx).Error()}
+		res.Status = store.RunCanceled
+	case len(failed) > 0:
+		final = store.Event{Type: store.EventRunFailure, Message: "run failed", Error: fmt.Sprintf("step(s) failed: %s", strings.Join(failed, ", "))}
+		res.Status = store.RunFailure
+	}
+	werr := r.log.write(final)
+	events, lerr := r.log.close()
+	res.Events = events
+	if werr != nil {
+		return res, fmt.Errorf("record end of run %s: %w", run.ID, werr)
+	}
+	if lerr != nil {
+		return res, fmt.Errorf("record events of run %s: %w", run.ID, lerr)
+	}
+	return res, nil
+}
+
+// runner holds the state of one run.
+type runner struct {
+	inst    *Instance
+	ws      *Workspace
+	runID   string
+	configs map[string]json.RawMessage
+	planned map[string]bool
+	log     *runLog
+
+	mu       sync.Mutex
+	produced map[string]store.Materialization
+}
+
+var levelNames = map[int32]string{abi.LevelDebug: store.LevelDebug, abi.LevelInfo: store.LevelInfo, abi.LevelWarn: store.LevelWarn, abi.LevelError: store.LevelError}
+
+func (r *runner) runAsset(ctx context.Context, key string) error {
+	a := r.ws.assets[key]
+	if err := r.log.write(store.Event{Type: store.EventStepStart, StepKey: key, Message: fmt.Sprintf("started asset %q (module %q)", key, a.module.Name)}); err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		ev := store.Event{Type: store.EventStepFailure, StepKey: key, Error: err.Error(), Message: "step failed"}
+		var se *wruntime.StepError
+		if errors.As(err, &se) {
+			ev.Metadata = map[string]any{"failure_kind": string(se.Kind)}
+		}
+		r.log.write(ev)
+		return err
+	}
+	step := wruntime.Step{
+		Invocation: wruntime.Invocation{
+			Kind: "asset", Name: key, RunID: r.runID, StepKey: key, Attempt: 1,
+			Config:  r.configs[key],
+			Outputs: []wruntime.InvocationValue{{Name: abi.OutputResult, Format: a.spec.Output.Format}},
+		},
+		Inputs: map[string]wruntime.Input{},
+		Log: func(level int32, msg string) {
+			r.log.log(store.Event{StepKey: key, Level: levelNames[level], Message: msg})
+		},
+	}
+	for _, in := range a.spec.Ins {
+		up := r.ws.assets[in.Asset]
+		loc, err := r.upstreamLocation(ctx, key, in)
+		if err != nil {
+			return fail(err)
+		}
+		format := up.format()
+		iom := r.inst.ioms[loc.IOManager]
+		if iom == nil {
+			return fail(fmt.Errorf("input %q: asset %q was stored by IO manager %q, which this instance does not have", in.Name, in.Asset, loc.IOManager))
+		}
+		step.Invocation.Inputs = append(step.Invocation.Inputs, wruntime.InvocationValue{Name: in.Name, Format: format.String(), Asset: in.Asset})
+		inCtx := iomanager.InputContext{AssetKey: in.Asset, Location: loc.Location, Format: format}
+		step.Inputs[in.Name] = wruntime.Input{Format: format, Asset: in.Asset, Load: func(ctx context.Context) (iomanager.Value, error) {
+			return iom.LoadInput(ctx, inCtx)
+		}}
+	}
+	iom := r.inst.ioms[a.ioManager]
+	outCtx := iomanager.OutputContext{AssetKey: key, RunID: r.runID, StepKey: key, Format: a.format()}
+	step.Outputs = map[string]wruntime.Output{abi.OutputResult: {Format: a.format(), Store: func(ctx context.Context, v iomanager.Value) (string, error) {
+		return iom.HandleOutput(ctx, outCtx, v)
+	}}}
+
+	res, err := a.module.Run(ctx, step)
+	if err != nil {
+		return fail(err)
+	}
+	out := res.Outputs[abi.OutputResult]
+	md := map[string]any{}
+	for k, v := range res.Metadata {
+		md[k] = v
+	}
+	for k, v := range out.Metadata {
+		md[k] = v
+	}
+	md["format"] = out.Format.String()
+	md["bytes"] = out.Bytes
+	md["duration_ms"] = float64(res.Duration.Microseconds()) / 1000
+	md["module_digest"] = a.module.Digest
+	if out.Format == abi.FormatArrow {
+		md["rows"] = out.Rows
+		if out.Schema != nil {
+			md["schema"] = manifest.SchemaOf(out.Schema)
+		}
+	}
+	mat := store.Materialization{
+		AssetKey:    key,
+		Format:      out.Format.String(),
+		Location:    out.Location,
+		IOManager:   a.ioManager,
+		CodeVersion: a.codeVersion(),
+		Metadata:    md,
+	}
+	err = r.log.write(
+		store.Event{Type: store.EventMaterialization, StepKey: key, Materialization: &mat, Message: fmt.Sprintf("materialized %q", key)},
+		store.Event{Type: store.EventStepSuccess, StepKey: key, Message: fmt.Sprintf("finished in %s", res.Duration.Round(time.Millisecond)), Metadata: map[string]any{"duration_ms": md["duration_ms"]}},
+	)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.produced[key] = mat
+	r.mu.Unlock()
+	return nil
+}
+
+// upstreamLocation finds the value an input reads: the one this run produced if the upstream is
+// in the plan (the executor ran it first), otherwise the latest stored materialization.
+func (r *runner) upstreamLocation(ctx context.Context, key string, in manifest.AssetIn) (store.Materialization, error) {
+	if r.planned[in.Asset] {
+		r.mu.Lock()
+		m, ok := r.produced[in.Asset]
+		r.mu.Unlock()
+		if !ok {
+			return m, fmt.Errorf("input %q: upstream asset %q has not produced a value in this run", in.Name, in.Asset)
+		}
+		return m, nil
+	}
+	latest, err := r.inst.store.LatestMaterializations(ctx, in.Asset)
+	if err != nil {
+		return store.Materialization{}, fmt.Errorf("input %q: look up asset %q: %w", in.Name, in.Asset, err)
+	}
+	ev, ok := latest[in.Asset]
+	if !ok || ev.Materialization == nil {
+		return store.Materialization{}, fmt.Errorf("input %q: asset %q has never been materialized; materialize it first or add it to the selection (e.g. --select '+%s')", in.Name, in.Asset, key)
+	}
+	return *ev.Materialization, nil
+}
+
+// parseRunConfig checks run config in Dagster's shape and returns each selected asset's config.
+func parseRunConfig(data []byte, ws *Workspace, selected []string) (map[string]json.RawMessage, error) {
+	out := map[string]json.RawMessage{}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return out, nil
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, fmt.Errorf("%w: not a JSON object: %v", ErrInvalidRunConfig, err)
+	}
+	for k := range top {
+		if k != "ops" {
+			return nil, fmt.Errorf("%w: unknown top-level key %q (run config has the shape {\"ops\": {\"ASSET\": {\"config\": {...}}}})", ErrInvalidRunConfig, k)
+		}
+	}
+	var ops map[string]json.RawMessage
+	if raw, ok := top["ops"]; ok {
+		if err := json.Unmarshal(raw, &ops); err != nil {
+			return nil, fmt.Errorf("%w: ops: expected an object keyed by asset: %v", ErrInvalidRunConfig, err)
+		}
+	}
+	isSelected := map[string]bool{}
+	for _, k := range selected {
+		isSelected[k] = true
+	}
+	for name, raw := range ops {
+		key := strings.ReplaceAll(name, "__", "/")
+		if _, ok := ws.assets[key]; !ok {
+			return nil, fmt.Errorf("%w: ops.%s: no asset %q in the workspace%s", ErrInvalidRunConfig, name, key, suggest(key, ws.graph.Keys()))
+		}
+		if !isSelected[key] {
+			return nil, fmt.Errorf("%w: ops.%s: asset %q is not in the selection, so its config would be ignored", ErrInvalidRunConfig, name, key)
+		}
+		var entry map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &entry); err != nil {
+			return nil, fmt.Errorf("%w: ops.%s: expected an object with a \"config\" key: %v", ErrInvalidRunConfig, name, err)
+		}
+		for k := range entry {
+			if k != "config" {
+				return nil, fmt.Errorf("%w: ops.%s: unknown key %q (expected \"config\")", ErrInvalidRunConfig, name, k)
+			}
+		}
+		cfg := bytes.TrimSpace(entry["config"])
+		if len(cfg) == 0 || cfg[0] != '{' {
+			return nil, fmt.Errorf("%w: ops.%s.config: expected a JSON object", ErrInvalidRunConfig, name)
+		}
+		out[key] = json.RawMessage(cfg)
+	}
+	return out, nil
+}
+
+// suggest returns ` (did you mean "x"?)` for the closest key by edit distance, or "".
+func suggest(s string, keys []string) string {
+	best, bestD := "", 4
+	for _, k := range keys {
+		if d := editDistance(s, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

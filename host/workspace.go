@@ -1,0 +1,212 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/wasmorch/wasmorch/abi"
+	"github.com/wasmorch/wasmorch/host/internal/graph"
+	"github.com/wasmorch/wasmorch/host/internal/manifest"
+	wruntime "github.com/wasmorch/wasmorch/host/internal/runtime"
+	"github.com/wasmorch/wasmorch/host/internal/workspace"
+)
+
+// Workspace is a loaded wasmorch.yaml: its modules, compiled and validated, and the one asset
+// graph across all of them.
+type Workspace struct {
+	file    *workspace.File
+	rt      *wruntime.Runtime
+	modules []*wruntime.Module
+	graph   *graph.Graph
+	assets  map[string]*assetDef
+}
+
+type assetDef struct {
+	spec      *manifest.Asset
+	module    *wruntime.Module
+	ioManager string
+}
+
+// AssetInfo describes one asset of a workspace.
+type AssetInfo struct {
+	Key         string
+	Group       string
+	Description string
+	Module      string
+	// CodeVersion is the asset's declared code version, or its module's digest.
+	CodeVersion string
+	// ModuleDigest is the sha256 digest of the module that defines the asset.
+	ModuleDigest string
+	Format       string
+	IOManager    string
+	// Deps are the upstream asset keys; Inputs maps input names to upstream keys.
+	Deps   []string
+	Inputs map[string]string
+	Tags   map[string]string
+	// Schema is the declared Arrow schema, if any.
+	Schema *manifest.Schema
+}
+
+// LoadWorkspace reads a workspace file, loads every module it lists and builds the asset graph.
+// All problems found are reported together; each names its module, and asset where there is one.
+func (i *Instance) LoadWorkspace(ctx context.Context, path string) (*Workspace, error) {
+	f, err := workspace.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := i.runtimeFor(ctx, f.Limits)
+	if err != nil {
+		return nil, err
+	}
+	ws := &Workspace{file: f, rt: rt, assets: map[string]*assetDef{}}
+	var errs []error
+	for _, entry := range f.Modules {
+		m, err := rt.LoadFile(ctx, entry.Name, entry.Path)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ws.modules = append(ws.modules, m)
+	}
+	if len(errs) > 0 {
+		return nil, joinErrors(f.Path, errs)
+	}
+	var nodes []graph.Node
+	for _, m := range ws.modules {
+		for idx := range m.Manifest.Assets {
+			a := &m.Manifest.Assets[idx]
+			nodes = append(nodes, graph.Node{Key: a.Key, Module: m.Name, Group: a.Group, Deps: a.Upstreams()})
+			iom := a.IOManager
+			if iom == "" {
+				iom = f.IOManager
+			}
+			if _, dup := ws.assets[a.Key]; !dup {
+				ws.assets[a.Key] = &assetDef{spec: a, module: m, ioManager: iom}
+			}
+		}
+	}
+	g, err := graph.New(nodes)
+	if err != nil {
+		return nil, joinErrors(f.Path, []error{err})
+	}
+	ws.graph = g
+	for _, key := range g.Keys() {
+		if err := i.checkAsset(ws, ws.assets[key]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, joinErrors(f.Path, errs)
+	}
+	return ws, nil
+}
+
+// checkAsset checks what only the whole workspace can: IO managers exist and input formats
+// match their upstream's output.
+func (i *Instance) checkAsset(ws *Workspace, a *assetDef) error {
+	where := fmt.Sprintf("module %q: asset %q", a.module.Name, a.spec.Key)
+	if _, ok := i.ioms[a.ioManager]; !ok {
+		return fmt.Errorf("%s: unknown IO manager %q (available: %s)", where, a.ioManager, strings.Join(i.ioManagerKeys(), ", "))
+	}
+	for _, in := range a.spec.Ins {
+		up := ws.assets[in.Asset]
+		if in.Format != "" && in.Format != up.spec.Output.Format {
+			return fmt.Errorf("%s: input %q reads %s, but asset %q (module %q) outputs %s", where, in.Name, in.Format, in.Asset, up.module.Name, up.spec.Output.Format)
+		}
+	}
+	return nil
+}
+
+func (i *Instance) ioManagerKeys() []string {
+	var keys []string
+	for k := range i.ioms {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func joinErrors(path string, errs []error) error {
+	if len(errs) == 1 {
+		return fmt.Errorf("workspace %s: %w", path, errs[0])
+	}
+	var lines []string
+	for _, e := range errs {
+		lines = append(lines, e.Error())
+	}
+	return fmt.Errorf("workspace %s: %d problems:\n  %s%w", path, len(errs), strings.Join(lines, "\n  "), silent{errors.Join(errs...)})
+}
+
+// silent carries wrapped errors for errors.Is without adding to the message.
+type silent struct{ err error }
+
+func (s silent) Error() string { return "" }
+func (s silent) Unwrap() error { return s.err }
+
+// Path returns the workspace file's absolute path.
+func (w *Workspace) Path() string { return w.file.Path }
+
+// Select resolves a Dagster-style asset selection (key, a/b, *key, key*, +key, key++,
+// group:name, *, comma-separated unions) to asset keys in dependency order.
+func (w *Workspace) Select(expr string) ([]string, error) { return w.graph.Select(expr) }
+
+// Modules lists the loaded modules by name with their digests.
+func (w *Workspace) Modules() map[string]string {
+	out := map[string]string{}
+	for _, m := range w.modules {
+		out[m.Name] = m.Digest
+	}
+	return out
+}
+
+// Assets describes every asset, in dependency order.
+func (w *Workspace) Assets() []AssetInfo {
+	keys := w.graph.TopoSort(w.graph.Keys())
+	out := make([]AssetInfo, 0, len(keys))
+	for _, k := range keys {
+		info, _ := w.Asset(k)
+		out = append(out, info)
+	}
+	return out
+}
+
+// Asset describes one asset.
+func (w *Workspace) Asset(key string) (AssetInfo, bool) {
+	a, ok := w.assets[key]
+	if !ok {
+		return AssetInfo{}, false
+	}
+	info := AssetInfo{
+		Key:          key,
+		Group:        a.spec.Group,
+		Description:  a.spec.Description,
+		Module:       a.module.Name,
+		ModuleDigest: a.module.Digest,
+		CodeVersion:  a.codeVersion(),
+		Format:       a.spec.Output.Format,
+		IOManager:    a.ioManager,
+		Deps:         a.spec.Upstreams(),
+		Tags:         a.spec.Tags,
+		Schema:       a.spec.Output.Schema,
+		Inputs:       map[string]string{},
+	}
+	for _, in := range a.spec.Ins {
+		info.Inputs[in.Name] = in.Asset
+	}
+	return info, true
+}
+
+func (a *assetDef) codeVersion() string {
+	if a.spec.CodeVersion != "" {
+		return a.spec.CodeVersion
+	}
+	return a.module.Digest
+}
+
+func (a *assetDef) format() abi.Format { return a.spec.Format() }
+
+// FindWorkspace looks for wasmorch.yaml in dir and its parents and returns its path.
+func FindWorkspace(dir string) (string, error) { return workspace.Find(dir) }

@@ -1,0 +1,194 @@
+package wasmorch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
+
+	"github.com/apache/arrow/go/v15/arrow/memory"
+)
+
+// Context is what an asset function knows about its step: identity, config, logging, metadata
+// and the Arrow allocator. The SDK makes one per step inside WebAssembly; NewTestContext makes
+// one for native tests, which keeps logs and metadata in memory.
+//
+// A Context is not safe for concurrent use by several goroutines, except its Logger.
+type Context struct {
+	runID        string
+	assetKey     string
+	stepKey      string
+	partitionKey string
+	attempt      int
+	config       []byte
+	configErr    error
+	alloc        memory.Allocator
+	sink         sink
+	logger       *slog.Logger
+	rec          *recorder // non-nil for test contexts only
+}
+
+// sink is where a Context's logs and metadata go: the host, or a recorder in tests.
+type sink interface {
+	log(level int32, msg string) error
+	addMetadata(js []byte) error
+}
+
+func newContext(s sink) *Context {
+	c := &Context{sink: s, alloc: memory.DefaultAllocator, config: []byte("{}"), attempt: 1}
+	c.logger = slog.New(&logHandler{sink: s})
+	return c
+}
+
+// RunID returns the ID of the run the step belongs to.
+func (c *Context) RunID() string { return c.runID }
+
+// AssetKey returns the key of the asset being materialized.
+func (c *Context) AssetKey() string { return c.assetKey }
+
+// StepKey returns the step's key within the run.
+func (c *Context) StepKey() string { return c.stepKey }
+
+// PartitionKey returns the partition being materialized, or "" for an unpartitioned asset.
+func (c *Context) PartitionKey() string { return c.partitionKey }
+
+// Attempt returns the attempt number of the step, starting at 1.
+func (c *Context) Attempt() int { return c.attempt }
+
+// Config decodes the step's run config into v with encoding/json. The host has validated the
+// config against the asset's ConfigSchema and applied its defaults; a step without config decodes
+// "{}". Fields of v that the config does not mention keep their values, so v may carry defaults.
+func (c *Context) Config(v any) error {
+	if c.configErr != nil {
+		return c.configErr
+	}
+	if err := json.Unmarshal(c.config, v); err != nil {
+		return fmt.Errorf("asset %q: decoding config %s: %w", c.assetKey, truncate(string(c.config), 200), err)
+	}
+	return nil
+}
+
+// ConfigJSON returns a copy of the step's run config as JSON; it is "{}" when there is none.
+func (c *Context) ConfigJSON() []byte { return bytes.Clone(c.config) }
+
+// Allocator returns the allocator Arrow data of this step should come from.
+func (c *Context) Allocator() memory.Allocator { return c.alloc }
+
+// Logger returns a logger whose records become log events of the step. The message is followed
+// by the record's attributes as key=value pairs, quoted where needed; the host adds the time and
+// the step. Levels map to the host's DEBUG, INFO, WARNING and ERROR: a level below slog.LevelInfo
+// is DEBUG, below slog.LevelWarn INFO, below slog.LevelError WARNING, and the rest ERROR.
+func (c *Context) Logger() *slog.Logger { return c.logger }
+
+// Debug logs at DEBUG level; args are slog key-value pairs or attributes.
+func (c *Context) Debug(msg string, args ...any) {
+	c.logger.Log(context.Background(), slog.LevelDebug, msg, args...)
+}
+
+// Info logs at INFO level; args are slog key-value pairs or attributes.
+func (c *Context) Info(msg string, args ...any) {
+	c.logger.Log(context.Background(), slog.LevelInfo, msg, args...)
+}
+
+// Warn logs at WARNING level; args are slog key-value pairs or attributes.
+func (c *Context) Warn(msg string, args ...any) {
+	c.logger.Log(context.Background(), slog.LevelWarn, msg, args...)
+}
+
+// Error logs at ERROR level; args are slog key-value pairs or attributes. Logging an error does
+// not fail the step: the asset function's returned error does.
+func (c *Context) Error(msg string, args ...any) {
+	c.logger.Log(context.Background(), slog.LevelError, msg, args...)
+}
+
+// AddMetadata merges entries into the metadata of the asset's materialization. Values must be
+// JSON-encodable; an empty map adds nothing. The names rows, bytes, schema, format, duration_ms and module_digest belong to
+// the host and are refused.
+func (c *Context) AddMetadata(entries map[string]any) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	js, err := json.Marshal(entries)
+	if err != nil {
+		return fmt.Errorf("asset %q: encoding metadata: %w", c.assetKey, err)
+	}
+	if err := c.sink.addMetadata(js); err != nil {
+		return fmt.Errorf("asset %q: adding metadata: %w", c.assetKey, err)
+	}
+	if c.rec != nil {
+		c.rec.mergeMetadata(entries)
+	}
+	return nil
+}
+
+// Logs returns the log entries a test Context recorded, oldest first. It returns nil for the
+// Context of a step running in the host, whose logs went to the host.
+func (c *Context) Logs() []LogEntry {
+	if c.rec == nil {
+		return nil
+	}
+	return append([]LogEntry(nil), c.rec.logs...)
+}
+
+// Metadata returns the metadata a test Context recorded, merged as the host merges it: a later
+// value for a name replaces an earlier one. The values are the ones passed to AddMetadata, not
+// their JSON round trip. It returns nil for the Context of a step running in the host.
+func (c *Context) Metadata() map[string]any {
+	if c.rec == nil {
+		return nil
+	}
+	return maps.Clone(c.rec.metadata)
+}
+
+// LogEntry is one log event recorded by a test Context.
+type LogEntry struct {
+	// Level is the host level the event has: slog.LevelDebug, LevelInfo, LevelWarn or LevelError.
+	Level slog.Level
+	// Message is the text the host receives: the message followed by " key=value" pairs.
+	Message string
+}
+
+// hostLevel maps a slog level onto the ABI's four levels.
+func hostLevel(l slog.Level) int32 {
+	switch {
+	case l < slog.LevelInfo:
+		return levelDebug
+	case l < slog.LevelWarn:
+		return levelInfo
+	case l < slog.LevelError:
+		return levelWarn
+	}
+	return levelError
+}
+
+// slogLevel is the slog level standing for an ABI level in LogEntry.
+func slogLevel(l int32) slog.Level {
+	switch l {
+	case levelDebug:
+		return slog.LevelDebug
+	case levelInfo:
+		return slog.LevelInfo
+	case levelWarn:
+		return slog.LevelWarn
+	}
+	return slog.LevelError
+}
+
+// hostSink sends logs and metadata to the host.
+type hostSink struct{ h hostABI }
+
+func (s hostSink) log(level int32, msg string) error {
+	if st := s.h.log(level, msg); st < 0 {
+		return hostError(s.h, "log", int64(st))
+	}
+	return nil
+}
+
+func (s hostSink) addMetadata(js []byte) error {
+	if st := s.h.metadataAdd(js); st < 0 {
+		return hostError(s.h, "metadata_add", int64(st))
+	}
+	return nil
+}

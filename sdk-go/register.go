@@ -1,0 +1,376 @@
+package wasmorch
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/apache/arrow/go/v15/arrow"
+)
+
+// Asset registers the function fn as the software-defined asset key. Call it from an init
+// function of the guest's main package.
+//
+// fn must have the shape func(*Context, T1, ..., TN) (R, error), with one parameter after the
+// Context for every input declared with Ins or In, in declaration order. See the package
+// documentation for the types T and R may have.
+//
+// # Errors
+//
+// Asset never panics. A problem with the key, the options or the shape of fn is recorded with the
+// asset's key, and wasmorch_manifest then fails: it logs every problem at ERROR level through the
+// host's log function and returns 1, so the host refuses the module at load time. Manifest returns
+// the same problems, so a native test can catch them first.
+func Asset(key string, fn any, opts ...AssetOption) {
+	defaultRegistry.addAsset(key, fn, opts)
+}
+
+// AssetOption configures an asset registered with Asset.
+type AssetOption func(*assetDef)
+
+// Ins declares one input per upstream asset key, in order. The input's name is the last
+// component of the key ("orders/raw" gives the input "raw"), so each key must end in a valid
+// name; use In otherwise.
+func Ins(keys ...string) AssetOption {
+	return func(a *assetDef) {
+		for _, k := range keys {
+			a.ins = append(a.ins, inputDef{name: k[strings.LastIndexByte(k, '/')+1:], asset: k, fromIns: true})
+		}
+	}
+}
+
+// In declares one input named name, loaded from the asset assetKey. Inputs from Ins and In
+// options are numbered in the order the options are given, and match the function's parameters
+// after the Context in that order.
+func In(name, assetKey string) AssetOption {
+	return func(a *assetDef) {
+		a.ins = append(a.ins, inputDef{name: name, asset: assetKey})
+	}
+}
+
+// Deps declares upstream assets that must materialize first but are not loaded as inputs.
+func Deps(keys ...string) AssetOption {
+	return func(a *assetDef) { a.deps = append(a.deps, keys...) }
+}
+
+// Group puts the asset in a group; the host's default group is "default".
+func Group(name string) AssetOption {
+	return func(a *assetDef) { a.group = name }
+}
+
+// Description sets the asset's human-readable description.
+func Description(text string) AssetOption {
+	return func(a *assetDef) { a.description = text }
+}
+
+// Tags adds string tags to the asset; a later value for the same tag wins.
+func Tags(tags map[string]string) AssetOption {
+	return func(a *assetDef) {
+		if a.tags == nil {
+			a.tags = make(map[string]string, len(tags))
+		}
+		for k, v := range tags {
+			a.tags[k] = v
+		}
+	}
+}
+
+// Schema declares the Arrow schema of the asset's result, which must then travel as Arrow. The
+// host checks every output against it. Only the types listed in ABI.md section 7.5 can be
+// declared.
+func Schema(s *arrow.Schema) AssetOption {
+	return func(a *assetDef) { a.schema = s }
+}
+
+// IOManager names the IO manager that stores the asset's value; the workspace default is "fs".
+func IOManager(key string) AssetOption {
+	return func(a *assetDef) {
+		if key == "" {
+			a.problem("IOManager: the key is empty")
+		}
+		a.ioManager = key
+	}
+}
+
+// Resources declares the resource keys the asset needs; the workspace must grant them.
+func Resources(keys ...string) AssetOption {
+	return func(a *assetDef) {
+		for _, k := range keys {
+			if k == "" {
+				a.problem("Resources: a resource key is empty")
+				continue
+			}
+			a.resources = append(a.resources, k)
+		}
+	}
+}
+
+// CodeVersion overrides the module digest as the asset's code version, so rebuilding the module
+// without changing the asset's logic does not mark it stale.
+func CodeVersion(v string) AssetOption {
+	return func(a *assetDef) { a.codeVersion = v }
+}
+
+// ConfigSchema declares the JSON Schema (a JSON object) of the asset's run config. The host
+// validates config against it and applies its defaults before the step runs; Context.Config then
+// decodes the result.
+func ConfigSchema(jsonSchema string) AssetOption {
+	return func(a *assetDef) {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, []byte(jsonSchema)); err != nil {
+			a.problem("ConfigSchema: not valid JSON: %v", err)
+			return
+		}
+		if buf.Len() == 0 || buf.Bytes()[0] != '{' {
+			a.problem("ConfigSchema: a config schema must be a JSON object, got %s", truncate(buf.String(), 40))
+			return
+		}
+		a.configSchema = json.RawMessage(buf.Bytes())
+	}
+}
+
+// assetDef is one registered asset: what the manifest says about it and how to call it.
+type assetDef struct {
+	key          string
+	ins          []inputDef
+	deps         []string
+	group        string
+	description  string
+	tags         map[string]string
+	schema       *arrow.Schema
+	ioManager    string
+	resources    []string
+	codeVersion  string
+	configSchema json.RawMessage
+
+	fn      reflect.Value
+	inKinds []valueKind // one per input, from the parameter types
+	inTypes []reflect.Type
+	out     valueKind
+
+	problems []string // found while applying options and checking fn
+}
+
+type inputDef struct {
+	name    string
+	asset   string
+	fromIns bool // the name was derived from the key by Ins
+}
+
+func (a *assetDef) problem(msgFormat string, args ...any) {
+	a.problems = append(a.problems, fmt.Sprintf(msgFormat, args...))
+}
+
+// registrationError is one problem with one Asset call.
+type registrationError struct {
+	asset   string
+	problem string
+}
+
+func (e *registrationError) Error() string {
+	return fmt.Sprintf("asset %q: %s", e.asset, e.problem)
+}
+
+// registry holds the assets a module defines. The guest uses defaultRegistry; tests build their
+// own.
+type registry struct {
+	mu     sync.Mutex
+	assets []*assetDef
+	byKey  map[string]*assetDef
+	seen   map[string]bool // every key passed to Asset, valid or not, to report duplicates
+	errs   []error
+}
+
+var defaultRegistry = newRegistry()
+
+func newRegistry() *registry {
+	return &registry{byKey: map[string]*assetDef{}, seen: map[string]bool{}}
+}
+
+var (
+	// Patterns from ABI.md section 7.
+	nameRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	keyPartRE  = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]*$`)
+	keyExample = `one or more components matching [A-Za-z0-9_][A-Za-z0-9_-]* joined by "/", such as "orders/raw"`
+)
+
+func validKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, part := range strings.Split(k, "/") {
+		if !keyPartRE.MatchString(part) {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *registry) addAsset(key string, fn any, opts []AssetOption) {
+	a := &assetDef{key: key}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(a)
+		}
+	}
+	a.check(fn)
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen[key] {
+		a.problem("the key is registered twice; asset keys must be unique within a module")
+	}
+	r.seen[key] = true
+	if len(a.problems) > 0 {
+		for _, p := range a.problems {
+			r.errs = append(r.errs, &registrationError{asset: key, problem: p})
+		}
+		return
+	}
+	r.assets = append(r.assets, a)
+	r.byKey[key] = a
+}
+
+// check validates the key, the options and the shape of fn, recording each problem.
+func (a *assetDef) check(fn any) {
+	if !validKey(a.key) {
+		a.problem("invalid asset key %q: an asset key is %s", a.key, keyExample)
+	}
+	names := map[string]string{}
+	for _, in := range a.ins {
+		switch {
+		case !validKey(in.asset):
+			a.problem("input %q: invalid upstream asset key %q: an asset key is %s", in.name, in.asset, keyExample)
+		case !nameRE.MatchString(in.name) && in.fromIns:
+			a.problem("input from Ins(%q): its last component %q is not a valid input name ([A-Za-z_][A-Za-z0-9_]*); use In(name, %q)", in.asset, in.name, in.asset)
+		case !nameRE.MatchString(in.name):
+			a.problem("input %q: not a valid input name ([A-Za-z_][A-Za-z0-9_]*)", in.name)
+		case names[in.name] != "":
+			a.problem("input name %q is declared twice (assets %q and %q); use In to give one another name", in.name, names[in.name], in.asset)
+		case in.asset == a.key:
+			a.problem("input %q: an asset cannot take itself as an input", in.name)
+		}
+		names[in.name] = in.asset
+	}
+	for _, d := range a.deps {
+		if !validKey(d) {
+			a.problem("Deps: invalid asset key %q: an asset key is %s", d, keyExample)
+		}
+	}
+	a.checkFunc(fn)
+	if a.schema != nil {
+		if _, err := schemaToJSON(a.schema); err != nil {
+			a.problem("Schema: %v", err)
+		}
+		if a.fn.IsValid() && a.out.format() != formatArrow {
+			a.problem("Schema is set, but the result type %s travels as %s; a schema describes Arrow results only",
+				a.fn.Type().Out(0), a.out.format())
+		}
+	}
+}
+
+func (a *assetDef) checkFunc(fn any) {
+	if fn == nil {
+		a.problem("the function is nil")
+		return
+	}
+	v := reflect.ValueOf(fn)
+	t := v.Type()
+	if t.Kind() != reflect.Func {
+		a.problem("Asset needs a function func(*wasmorch.Context, inputs...) (R, error), got %s", t)
+		return
+	}
+	if v.IsNil() {
+		a.problem("the function is nil")
+		return
+	}
+	if t.IsVariadic() {
+		a.problem("the function %s is variadic; declare one parameter per input", t)
+		return
+	}
+	if t.NumIn() == 0 || t.In(0) != contextType {
+		a.problem("the function %s must take *wasmorch.Context as its first parameter", t)
+		return
+	}
+	if t.NumOut() != 2 || t.Out(1) != errorType {
+		a.problem("the function %s must return exactly (R, error)", t)
+		return
+	}
+	if got, want := t.NumIn()-1, len(a.ins); got != want {
+		a.problem("the function %s takes %d input%s after *wasmorch.Context, but %d input%s declared with Ins/In (%s)",
+			t, got, plural(got, "", "s"), want, plural(want, " is", "s are"), a.inputNames())
+		return
+	}
+	ok := true
+	for i, in := range a.ins {
+		pt := t.In(i + 1)
+		k, err := classify(pt, asInput)
+		if err != nil {
+			a.problem("parameter %d (input %q): %v", i+2, in.name, err)
+			ok = false
+			continue
+		}
+		a.inKinds = append(a.inKinds, k)
+		a.inTypes = append(a.inTypes, pt)
+	}
+	out, err := classify(t.Out(0), asResult)
+	if err != nil {
+		a.problem("result: %v", err)
+		ok = false
+	}
+	if ok {
+		a.fn, a.out = v, out
+	}
+}
+
+func (a *assetDef) inputNames() string {
+	if len(a.ins) == 0 {
+		return "none"
+	}
+	names := make([]string, len(a.ins))
+	for i, in := range a.ins {
+		names[i] = in.name
+	}
+	return strings.Join(names, ", ")
+}
+
+func (r *registry) lookup(key string) (*assetDef, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if a, ok := r.byKey[key]; ok {
+		return a, nil
+	}
+	keys := make([]string, len(r.assets))
+	for i, a := range r.assets {
+		keys[i] = a.key
+	}
+	return nil, fmt.Errorf("this module defines no asset %q (it defines: %s)", key, strings.Join(keys, ", "))
+}
+
+// problems returns the registration errors, in registration order.
+func (r *registry) problems() []error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]error(nil), r.errs...)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+var errNoAssets = errors.New("the module registers no assets; call wasmorch.Asset from an init function of the main package")

@@ -1,0 +1,120 @@
+// Command faults is a wasmorch guest whose assets misbehave on purpose, for the host's tests:
+// errors, panics, endless loops, memory exhaustion, logs and stdio, config echo, and a trivial
+// step for overhead benchmarks. Every asset is in group "faults".
+//
+// Build:
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o faults.wasm .
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	wasmorch "github.com/wasmorch/wasmorch/sdk-go"
+)
+
+func init() {
+	group := wasmorch.Group("faults")
+	wasmorch.Asset("ok_source", okSource, group,
+		wasmorch.Description(`Returns {"n": 1}.`))
+	wasmorch.Asset("ok_after", okAfter, group, wasmorch.Ins("ok_source"),
+		wasmorch.Description(`Returns {"n": n+1} for its input {"n": n}.`))
+	wasmorch.Asset("fails", fails, group,
+		wasmorch.Description("Always returns an error."))
+	wasmorch.Asset("after_fails", okAfter, group, wasmorch.Ins("fails"),
+		wasmorch.Description("Would succeed, but its upstream fails."))
+	wasmorch.Asset("after_after_fails", okAfter, group, wasmorch.Ins("after_fails"),
+		wasmorch.Description("Two steps downstream of a failure."))
+	wasmorch.Asset("panics", panics, group,
+		wasmorch.Description("Panics."))
+	wasmorch.Asset("loops", loops, group,
+		wasmorch.Description("Spins forever without calling anything; only the host's time limit or cancellation ends it."))
+	wasmorch.Asset("hogs", hogs, group,
+		wasmorch.Description("Allocates memory until the memory limit stops it."))
+	wasmorch.Asset("logs", logs, group,
+		wasmorch.Description("Logs once at each level and writes a line to stdout and to stderr."))
+	wasmorch.Asset("sleepy_json", sleepyJSON, group,
+		wasmorch.Description("Busy-waits about 20ms, then returns {\"slept\": true}."))
+	wasmorch.Asset("echo_config", echoConfig, group,
+		wasmorch.Description("Returns its run config."),
+		wasmorch.ConfigSchema(`{"type": "object"}`))
+	wasmorch.Asset("trivial", trivial, group,
+		wasmorch.Description("Returns 1; for measuring per-step overhead."))
+}
+
+func main() {}
+
+type counter struct {
+	N int `json:"n"`
+}
+
+func okSource(*wasmorch.Context) (counter, error) { return counter{N: 1}, nil }
+
+func okAfter(_ *wasmorch.Context, in counter) (counter, error) { return counter{N: in.N + 1}, nil }
+
+func fails(*wasmorch.Context) (counter, error) {
+	return counter{}, errors.New("boom: the upstream API said no")
+}
+
+func panics(*wasmorch.Context) (bool, error) { panic("deliberate panic") }
+
+// spin is package-level and the loop's exit depends on it, so the compiler must keep loading and
+// storing it: with a bare "for { spin++ }" it drops the store, since nothing could observe it,
+// and leaves an empty loop.
+var spin uint64
+
+// loops never returns in practice: spin wraps to 0 after 2^64 increments, centuries from now.
+// The loop body makes no calls, so the guest never reaches a host function or a Go scheduling
+// point: only the host interrupting the wasm code (time limit, cancellation) can stop it.
+func loops(ctx *wasmorch.Context) (bool, error) {
+	ctx.Info("looping forever")
+	for {
+		spin++
+		if spin == 0 {
+			return false, errors.New("loops: the counter wrapped around")
+		}
+	}
+}
+
+// hoard keeps every allocation reachable, so the garbage collector cannot give memory back.
+var hoard [][]byte
+
+// hogs allocates 1 MiB at a time until memory.grow fails at the host's memory limit; the Go
+// runtime then reports "fatal error: out of memory" on stderr and exits.
+func hogs(ctx *wasmorch.Context) (bool, error) {
+	ctx.Info("allocating until the memory limit")
+	for {
+		b := make([]byte, 1<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1 // touch every page, in case an allocator ever hands out lazy memory
+		}
+		hoard = append(hoard, b)
+	}
+}
+
+func logs(ctx *wasmorch.Context) (bool, error) {
+	ctx.Debug("debug line", "level", "debug")
+	ctx.Info("info line", "level", "info")
+	ctx.Warn("warn line", "level", "warn")
+	ctx.Error("error line", "level", "error")
+	fmt.Println("hello from stdout")
+	fmt.Fprintln(os.Stderr, "hello from stderr")
+	return true, nil
+}
+
+func sleepyJSON(*wasmorch.Context) (map[string]bool, error) {
+	// A busy wait: WASI's clock is real, and a sleep would also need poll_oneoff from the host.
+	for deadline := time.Now().Add(20 * time.Millisecond); time.Now().Before(deadline); {
+	}
+	return map[string]bool{"slept": true}, nil
+}
+
+func echoConfig(ctx *wasmorch.Context) (json.RawMessage, error) {
+	return ctx.ConfigJSON(), nil
+}
+
+func trivial(*wasmorch.Context) (int, error) { return 1, nil }
