@@ -10,11 +10,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wasmorch/wasmorch/host"
 	"github.com/wasmorch/wasmorch/internal/guesttest"
 )
 
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	t.Setenv(host.CacheDirEnv, guesttest.CacheDir(t))
 	var out, errb bytes.Buffer
 	code = Main(context.Background(), args, &out, &errb)
 	return code, out.String(), errb.String()
@@ -121,5 +123,27 @@ func TestCLIFailures(t *testing.T) {
 				t.Errorf("exit %d, stderr:\n%s\nwant %q", code, errOut, c.want)
 			}
 		})
+	}
+}
+
+// TestHomeOverride: WASMORCH_HOME moves run state and outputs away from the workspace directory.
+func TestHomeOverride(t *testing.T) {
+	ws := workspaceWith(t, map[string]string{"faults": guesttest.Path(t, "guests/go/faults/faults.wasm")})
+	home := t.TempDir()
+	t.Setenv(host.HomeEnv, home)
+	code, out, errOut := run(t, "asset", "materialize", "--select", "ok_source", "-w", ws)
+	if code != 0 {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	if !strings.Contains(out, "Run state: "+home) || !strings.Contains(out, filepath.Join(home, "storage", "ok_source")) {
+		t.Errorf("output does not point at WASMORCH_HOME:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(ws), ".wasmorch")); !os.IsNotExist(err) {
+		t.Errorf(".wasmorch was created beside the workspace despite WASMORCH_HOME (%v)", err)
+	}
+	// Without -w, commands that only read run state find it through WASMORCH_HOME.
+	code, out, _ = run(t, "run", "list")
+	if code != 0 || !strings.Contains(out, "SUCCESS") {
+		t.Errorf("run list via WASMORCH_HOME (exit %d):\n%s", code, out)
 	}
 }

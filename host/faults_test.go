@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -169,5 +170,46 @@ func TestCancellationStopsALoopingStep(t *testing.T) {
 	}
 	if msg := stepError(t, res, "loops"); !strings.Contains(msg, "canceled") {
 		t.Errorf("step error %q", msg)
+	}
+}
+
+// TestSandboxGrantsNothing: a guest sees no environment variables, no arguments and no
+// directories (WASI with nothing granted), while the clock is real.
+func TestSandboxGrantsNothing(t *testing.T) {
+	t.Setenv("WASMORCH_SECRET_FOR_TEST", "must-not-leak")
+	inst := openInstance(t)
+	ws := loadWorkspace(t, inst, faultsWorkspace(t))
+	res := materialize(t, inst, ws, "sandbox")
+	if !res.Success() {
+		t.Fatal(res.Err())
+	}
+	v, err := inst.AssetValue(context.Background(), "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Env      []string `json:"env"`
+		Args     []string `json:"args"`
+		RootDir  string   `json:"root_dir"`
+		DotDir   string   `json:"dot_dir"`
+		EtcFile  string   `json:"etc_file"`
+		TimeSane bool     `json:"time_sane"`
+	}
+	if err := json.Unmarshal(v.Data, &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Env) != 0 || len(r.Args) != 0 {
+		t.Errorf("guest saw env %v and args %v, want none", r.Env, r.Args)
+	}
+	for what, got := range map[string]string{"ReadDir(/)": r.RootDir, "ReadDir(.)": r.DotDir, "ReadFile(/etc/passwd)": r.EtcFile} {
+		if got == "ok" {
+			t.Errorf("%s succeeded inside the sandbox", what)
+		}
+	}
+	if !r.TimeSane {
+		t.Error("the guest's wall clock is not real time")
+	}
+	if strings.Contains(string(v.Data), "must-not-leak") {
+		t.Error("a host environment variable reached the guest")
 	}
 }

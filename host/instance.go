@@ -26,6 +26,10 @@ import (
 // HomeEnv names the environment variable that overrides the instance directory.
 const HomeEnv = "WASMORCH_HOME"
 
+// CacheDirEnv names the environment variable that overrides where compiled modules are cached
+// (default: HOME/cache), so several instance directories can share one cache.
+const CacheDirEnv = "WASMORCH_CACHE_DIR"
+
 // DefaultHome returns the instance directory for a workspace file: $WASMORCH_HOME if set,
 // otherwise .wasmorch beside the workspace file.
 func DefaultHome(workspacePath string) string {
@@ -60,7 +64,7 @@ func WithIOManager(key string, m iomanager.IOManager) Option {
 }
 
 // WithCompilationCacheDir sets where compiled modules are cached across processes; "" turns the
-// disk cache off. The default is HOME/cache.
+// disk cache off. The default is $WASMORCH_CACHE_DIR, or HOME/cache.
 func WithCompilationCacheDir(dir string) Option { return func(o *options) { o.cacheDir = &dir } }
 
 // WithConcurrency caps the steps of one run executing at once (default: the number of CPUs).
@@ -192,6 +196,9 @@ func (i *Instance) runtimeFor(ctx context.Context, limits workspace.Limits) (*wr
 		StepTimeout:      pick(i.opts.limits.StepTimeout, limits.StepTimeout),
 		MemoryLimitBytes: pick(i.opts.limits.MemoryBytes, limits.MemoryBytes),
 		MaxOutputBytes:   pick(i.opts.limits.MaxOutputBytes, limits.MaxOutputBytes),
+	}
+	if d := os.Getenv(CacheDirEnv); d != "" {
+		cfg.CacheDir = d
 	}
 	if i.opts.cacheDir != nil {
 		cfg.CacheDir = *i.opts.cacheDir

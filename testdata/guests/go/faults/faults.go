@@ -44,6 +44,41 @@ func init() {
 		wasmorch.ConfigSchema(`{"type": "object"}`))
 	wasmorch.Asset("trivial", trivial, group,
 		wasmorch.Description("Returns 1; for measuring per-step overhead."))
+	wasmorch.Asset("sandbox", sandbox, group,
+		wasmorch.Description("Reports what the sandbox lets it see: environment, arguments, files, working directory."))
+}
+
+// sandboxReport is what a guest can reach through WASI; the host grants nothing, so every
+// field should come back empty or as an error.
+type sandboxReport struct {
+	Env      []string `json:"env"`
+	Args     []string `json:"args"`
+	RootDir  string   `json:"root_dir"`
+	DotDir   string   `json:"dot_dir"`
+	EtcFile  string   `json:"etc_file"`
+	Getwd    string   `json:"getwd"`
+	TimeSane bool     `json:"time_sane"`
+}
+
+func sandbox(*wasmorch.Context) (sandboxReport, error) {
+	r := sandboxReport{Env: os.Environ(), Args: os.Args}
+	errText := func(err error) string {
+		if err == nil {
+			return "ok"
+		}
+		return err.Error()
+	}
+	_, err := os.ReadDir("/")
+	r.RootDir = errText(err)
+	_, err = os.ReadDir(".")
+	r.DotDir = errText(err)
+	_, err = os.ReadFile("/etc/passwd")
+	r.EtcFile = errText(err)
+	wd, err := os.Getwd()
+	r.Getwd = wd + errText(err)
+	// The wall clock is real (not wazero's fake clock): data steps stamp rows with it.
+	r.TimeSane = time.Now().Year() >= 2024
+	return r, nil
 }
 
 func main() {}
