@@ -28,6 +28,7 @@ import (
 	"github.com/wasmorch/wasmorch/abi"
 	"github.com/wasmorch/wasmorch/host/internal/interrupt"
 	"github.com/wasmorch/wasmorch/host/internal/manifest"
+	"github.com/wasmorch/wasmorch/host/internal/wasmopt"
 )
 
 // Defaults for Config fields left zero (abi/ABI.md section 9).
@@ -221,6 +222,12 @@ func (r *Runtime) Load(ctx context.Context, name string, wasm []byte) (*Module, 
 func (r *Runtime) compile(ctx context.Context, wasm []byte) (wazero.CompiledModule, *manifest.Manifest, error) {
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
 		return nil, nil, fmt.Errorf("%w: the file does not start with the WebAssembly magic bytes \\0asm", ErrNotWasm)
+	}
+	// Coalesce data segments first: Go guests have ~100k of them and wazero pays for each on
+	// every instantiation. If the rewrite cannot read the module, compile the original and let
+	// the compiler say what is wrong.
+	if merged, err := wasmopt.MergeDataSegments(wasm); err == nil {
+		wasm = merged
 	}
 	instrumented, err := interrupt.Instrument(wasm)
 	if err != nil {
