@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 )
 
 // Manifest returns the manifest JSON (ABI.md section 7) that wasmorch_manifest hands to the host
@@ -111,9 +112,15 @@ func (r *registry) writeManifest(h hostABI) (status int32) {
 	}()
 	data, err := r.manifest()
 	if err != nil {
+		var msgs []string
 		for _, e := range unjoin(err) {
-			reportManifestProblem(h, "wasmorch: registration failed: "+e.Error())
+			msg := "wasmorch: registration failed: " + e.Error()
+			msgs = append(msgs, msg)
+			reportManifestProblem(h, msg)
 		}
+		// error_set is the manifest's error channel (ABI.md section 2): the host shows this text
+		// as the reason the module did not load.
+		h.errorSet(strings.Join(msgs, "; "))
 		return 1
 	}
 	if st := h.manifestWrite(data); st < 0 {

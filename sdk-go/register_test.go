@@ -168,6 +168,9 @@ func TestManifestExportReportsProblems(t *testing.T) {
 			t.Errorf("log %d = %q, want %q", i, h.logs[i], want[i])
 		}
 	}
+	if h.errMsg == nil || *h.errMsg != want[0].msg+"; "+want[1].msg {
+		t.Errorf("error_set was not called with every problem: %v", h.errMsg)
+	}
 }
 
 func TestManifestExportWithoutAssets(t *testing.T) {

@@ -167,6 +167,15 @@ type RunFilter struct {
 }
 
 // Store is the run storage of one wasmorch instance. Implementations are safe for concurrent use.
+//
+// Behaviour every implementation shares (package storetest checks it):
+//   - CreateRun is durable before it returns, like run-status events.
+//   - Runs orders by CreatedAt, newest first, then by run id descending.
+//   - Events of an unknown run is ErrRunNotFound; a negative limit is an error.
+//   - Event IDs increase in commit order, so a cursor "ID > N" never skips an event.
+//   - AssetKeys sorts bytewise (a SQL store needs COLLATE "C").
+//   - A zero CreatedAt or event Time is set to the time of the call.
+//   - Metadata round-trips through JSON: numbers come back as float64.
 type Store interface {
 	// CreateRun stores a new run with status NOT_STARTED. It fails with ErrRunExists if the id is
 	// taken.
