@@ -20,7 +20,6 @@ const (
 	opBrIf = 0x0d
 	opBrTb = 0x0e
 	opElse = 0x05
-	opCall = 0x10
 	opDrop = 0x1a
 	opLGet = 0x20
 	opLSet = 0x21
@@ -102,9 +101,15 @@ func i32c(v int32) []byte { return cat([]byte{opI32C}, sleb(int64(v))) }
 // ops spells instructions whose immediates fit in single bytes.
 func ops(b ...byte) []byte { return b }
 
-// checkBytes is what Instrument inserts for a flag at global index idx.
-func checkBytes(idx uint32) []byte {
-	return cat([]byte{opGlobalGet}, uleb(uint64(idx)), ops(opIf, void, opUnr, opEnd))
+// checkBytes is what Instrument inserts for the fuel at global index fuel
+// and the yield import at function index yield, spelled out independently of
+// fuelCheck.
+func checkBytes(fuel, yield uint32) []byte {
+	get := cat([]byte{opGlobalGet}, uleb(uint64(fuel)))
+	return cat(
+		get, i32c(1), ops(opSub, opGlobalSet), uleb(uint64(fuel)),
+		get, i32c(0), ops(0x4c, opIf, void, opCall), uleb(uint64(yield)), ops(opEnd),
+	)
 }
 
 // Test modules.
@@ -223,6 +228,8 @@ func instantiate(t testing.TB, r wazero.Runtime, wasm []byte, name string) api.M
 	return mod
 }
 
+// newRuntime returns a runtime, closed when the test ends, in which
+// Instantiate ran.
 func newRuntime(t testing.TB, cfg wazero.RuntimeConfig) wazero.Runtime {
 	t.Helper()
 	ctx := context.Background()
@@ -231,6 +238,9 @@ func newRuntime(t testing.TB, cfg wazero.RuntimeConfig) wazero.Runtime {
 	}
 	r := wazero.NewRuntimeWithConfig(ctx, cfg)
 	t.Cleanup(func() { r.Close(ctx) })
+	if err := Instantiate(ctx, r); err != nil {
+		t.Fatalf("Instantiate: %v", err)
+	}
 	return r
 }
 
@@ -241,4 +251,155 @@ func call(t testing.TB, mod api.Module, fn string, args ...uint64) ([]uint64, er
 		t.Fatalf("module %s has no export %q", mod.Name(), fn)
 	}
 	return f.Call(context.Background(), args...)
+}
+
+// fibWasm exports "fib", naive recursive Fibonacci: a function entry check
+// per call and no loops.
+func fibWasm() []byte {
+	return module(
+		sec(idType, vec(funcType([]byte{tI32}, []byte{tI32}))),
+		sec(idFunc, vec([]byte{0})),
+		sec(idExport, vec(export("fib", kFunc, 0))),
+		sec(idCode, vec(body(nil,
+			ops(opLGet, 0), i32c(2), ops(opLtU, opIf, tI32),
+			ops(opLGet, 0),
+			ops(opElse),
+			ops(opLGet, 0), i32c(1), ops(opSub, opCall, 0),
+			ops(opLGet, 0), i32c(2), ops(opSub, opCall, 0, opAdd),
+			ops(opEnd, opEnd),
+		))),
+	)
+}
+
+func fibRef(n uint32) uint32 {
+	if n < 2 {
+		return n
+	}
+	return fibRef(n-1) + fibRef(n-2)
+}
+
+// Extra opcodes for renumberWasm.
+const (
+	opCallIndirect = 0x11
+	opRefNull      = 0xd0
+	opTableSet     = 0x26
+	tFuncref       = 0x70
+)
+
+// envWasm is what renumberWasm imports as "env": add1 and an immutable
+// global g = 5.
+func envWasm() []byte {
+	return module(
+		sec(idType, vec(funcType([]byte{tI32}, []byte{tI32}))),
+		sec(idFunc, vec([]byte{0})),
+		sec(idGlobal, vec(cat(ops(tI32, 0), i32c(5), ops(opEnd)))),
+		sec(idExport, vec(export("add1", kFunc, 0), export("g", kGlobal, 0))),
+		sec(idCode, vec(body(nil, ops(opLGet, 0), i32c(1), ops(opAdd, opEnd)))),
+	)
+}
+
+// renumberNames is renumberWasm's name section, for function indices of the
+// module before instrumentation shifted by shift.
+func renumberNames(shift uint32) []byte {
+	fn := func(i uint32) []byte {
+		if i >= 1 {
+			i += shift
+		}
+		return uleb(uint64(i))
+	}
+	funcs := vec(cat(fn(0), str("add1")), cat(fn(1), str("ten")), cat(fn(5), str("dispatch")), cat(fn(13), str("callAdd")))
+	locals := vec(cat(fn(5), vec(cat(uleb(0), str("slot")))))
+	labels := vec(cat(fn(9), vec()))
+	globals := vec(cat(uleb(1), str("started")))
+	return custom("name", cat(
+		[]byte{0}, sized(str("renum")),
+		[]byte{1}, sized(funcs),
+		[]byte{2}, sized(locals),
+		[]byte{3}, sized(labels),
+		[]byte{7}, sized(globals),
+	))
+}
+
+// renumberWasm references functions in every way a module can: call,
+// return_call and ref.func in code, a global initialiser, all eight element
+// segment encodings, exports, the start function and the name section. It
+// imports env.add1 (function 0) and env.g (global 0, = 5); its defined
+// functions are:
+//
+//	1 ten, 2 twenty, 3 thirty, 4 forty: () -> i32 constants
+//	5 dispatch(i): call_indirect of table slot i
+//	6 start: started = add1(41)
+//	7 started: () -> i32
+//	8 initPassive: table.init slots 6, 7 from a passive index segment (forty,
+//	  thirty) and slot 8 from a passive expression segment (ten)
+//	9 viaRef: slots 9, 10 = ref.func twenty, thirty; slot9()*100 + slot10()
+//	10 viaGlobal: slot 11 = the funcref global (forty); slot11()
+//	11 tail(i): return_call dispatch
+//	12 tailImport(i): return_call add1
+//	13 callAdd(i): call add1
+//
+// Active segments fill slots 0, 1 (ten, twenty: flags 0), 2 (thirty: flags
+// 2), 3, 4 (forty, null: flags 4) and 5 (twenty at offset env.g: flags 6).
+func renumberWasm() []byte {
+	c1 := func(b ...byte) []byte { return ops(b...) }
+	konst := func(v int32) []byte { return body(nil, i32c(v), ops(opEnd)) }
+	callSlot := func(slot int32) []byte { return cat(i32c(slot), c1(opCallIndirect, 1, 0)) }
+	tableInit := func(seg byte) []byte { return c1(0xfc, 12, seg, 0) }
+	refFunc := func(f byte) []byte { return c1(opRefFunc, f) }
+	code := vec(
+		konst(10), konst(20), konst(30), konst(40),
+		body(nil, ops(opLGet, 0, opCallIndirect, 1, 0, opEnd)),
+		body(nil, i32c(41), ops(opCall, 0, opGlobalSet, 1, opEnd)),
+		body(nil, ops(opGlobalGet, 1, opEnd)),
+		body(nil,
+			i32c(6), i32c(0), i32c(2), tableInit(1),
+			i32c(8), i32c(0), i32c(1), tableInit(5),
+			i32c(0), ops(opEnd)),
+		body(nil,
+			i32c(9), refFunc(2), ops(opTableSet, 0),
+			i32c(10), refFunc(3), ops(opTableSet, 0),
+			callSlot(9), i32c(100), ops(opMul), callSlot(10), ops(opAdd, opEnd)),
+		body(nil, i32c(11), ops(opGlobalGet, 2, opTableSet, 0), callSlot(11), ops(opEnd)),
+		body(nil, ops(opLGet, 0, opReturnCall, 5, opEnd)),
+		body(nil, ops(opLGet, 0, opReturnCall, 0, opEnd)),
+		body(nil, ops(opLGet, 0, opCall, 0, opEnd)),
+	)
+	expr := func(b ...[]byte) []byte { return cat(cat(b...), ops(opEnd)) }
+	elems := vec(
+		cat(uleb(0), expr(i32c(0)), vec([]byte{1}, []byte{2})),
+		cat(uleb(1), ops(0), vec([]byte{4}, []byte{3})),
+		cat(uleb(2), uleb(0), expr(i32c(2)), ops(0), vec([]byte{3})),
+		cat(uleb(3), ops(0), vec([]byte{2})),
+		cat(uleb(4), expr(i32c(3)), vec(expr(refFunc(4)), expr(ops(opRefNull, tFuncref)))),
+		cat(uleb(5), ops(tFuncref), vec(expr(refFunc(1)))),
+		cat(uleb(6), uleb(0), expr(ops(opGlobalGet, 0)), ops(tFuncref), vec(expr(refFunc(2)))),
+		cat(uleb(7), ops(tFuncref), vec(expr(refFunc(3)))),
+	)
+	return module(
+		sec(idType, vec(
+			funcType([]byte{tI32}, []byte{tI32}),
+			funcType(nil, []byte{tI32}),
+			funcType(nil, nil),
+		)),
+		sec(idImport, vec(
+			cat(str("env"), str("add1"), ops(kFunc, 0)),
+			cat(str("env"), str("g"), ops(kGlobal, tI32, 0)),
+		)),
+		sec(idFunc, vec([]byte{1}, []byte{1}, []byte{1}, []byte{1}, []byte{0}, []byte{2}, []byte{1},
+			[]byte{1}, []byte{1}, []byte{1}, []byte{0}, []byte{0}, []byte{0})),
+		sec(idTable, vec(ops(tFuncref, 0, 16))),
+		sec(idGlobal, vec(
+			cat(ops(tI32, 1), i32c(0), ops(opEnd)),
+			cat(ops(tFuncref, 0), refFunc(4), ops(opEnd)),
+		)),
+		sec(idExport, vec(
+			export("ten", kFunc, 1), export("dispatch", kFunc, 5), export("started", kFunc, 7),
+			export("initPassive", kFunc, 8), export("viaRef", kFunc, 9), export("viaGlobal", kFunc, 10),
+			export("tail", kFunc, 11), export("tailImport", kFunc, 12), export("callAdd", kFunc, 13),
+		)),
+		sec(idStart, uleb(6)),
+		sec(idElem, elems),
+		sec(idCode, code),
+		renumberNames(0),
+	)
 }

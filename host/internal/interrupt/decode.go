@@ -175,8 +175,9 @@ func (r *reader) limits() error {
 }
 
 // tableType skips a table type, including the typed-function-references form
-// 0x40 0x00 reftype limits expr that carries an initializer.
-func (r *reader) tableType() error {
+// 0x40 0x00 reftype limits expr that carries an initializer, whose
+// instructions v (which may be nil) is shown.
+func (r *reader) tableType(v *visitor) error {
 	withInit := r.pos < r.end && r.b[r.pos] == 0x40
 	if withInit {
 		r.pos++
@@ -194,25 +195,31 @@ func (r *reader) tableType() error {
 		return err
 	}
 	if withInit {
-		return walkExpr(r, math.MaxUint32, nil)
+		return walkExpr(r, math.MaxUint32, v)
 	}
 	return nil
 }
 
 // Instruction opcodes that the walker treats specially.
 const (
-	opBlock     = 0x02
-	opLoop      = 0x03
-	opIf        = 0x04
-	opTry       = 0x06 // legacy exception handling
-	opEnd       = 0x0b
-	opDelegate  = 0x18 // legacy exception handling: ends a try like end does
-	opTryTable  = 0x1f
-	opGlobalGet = 0x23
-	opGlobalSet = 0x24
-	opPrefixFC  = 0xfc
-	opPrefixFD  = 0xfd
-	opPrefixFE  = 0xfe
+	opBlock      = 0x02
+	opLoop       = 0x03
+	opIf         = 0x04
+	opTry        = 0x06 // legacy exception handling
+	opEnd        = 0x0b
+	opDelegate   = 0x18 // legacy exception handling: ends a try like end does
+	opTryTable   = 0x1f
+	opCall       = 0x10
+	opReturnCall = 0x12
+	opGlobalGet  = 0x23
+	opGlobalSet  = 0x24
+	opI32Const   = 0x41
+	opI32Sub     = 0x6b
+	opI32LeS     = 0x4c
+	opRefFunc    = 0xd2
+	opPrefixFC   = 0xfc
+	opPrefixFD   = 0xfd
+	opPrefixFE   = 0xfe
 )
 
 // imm classifies the immediates that follow an opcode. The zero value marks
@@ -224,7 +231,8 @@ const (
 	immInvalid imm = iota
 	immNone
 	immBlock    // block type
-	immU32      // one index (label, function, type, local, table, tag, memory...)
+	immU32      // one index (label, type, local, table, tag, memory...)
+	immFunc     // function index, which instrumentation renumbers
 	immU32x2    // two indices
 	immGlobal   // global index, checked against the module's globals
 	immBrTable  // vec(label) label
@@ -264,11 +272,12 @@ func init() {
 
 	set(&opImm, immNone, 0x00, 0x01, 0x05, 0x0a, 0x0b, 0x0f, 0x19, 0x1a, 0x1b, 0xd1, 0xd4)
 	set(&opImm, immBlock, opBlock, opLoop, opIf, opTry)
-	// catch, throw, rethrow, br, br_if, call, return_call, call_ref,
-	// return_call_ref, delegate, local.get/set/tee, table.get/set,
-	// memory.size/grow, ref.func, br_on_null, br_on_non_null.
-	set(&opImm, immU32, 0x07, 0x08, 0x09, 0x0c, 0x0d, 0x10, 0x12, 0x14, 0x15, opDelegate,
-		0x20, 0x21, 0x22, 0x25, 0x26, 0x3f, 0x40, 0xd2, 0xd5, 0xd6)
+	// catch, throw, rethrow, br, br_if, call_ref, return_call_ref, delegate,
+	// local.get/set/tee, table.get/set, memory.size/grow, br_on_null,
+	// br_on_non_null.
+	set(&opImm, immU32, 0x07, 0x08, 0x09, 0x0c, 0x0d, 0x14, 0x15, opDelegate,
+		0x20, 0x21, 0x22, 0x25, 0x26, 0x3f, 0x40, 0xd5, 0xd6)
+	set(&opImm, immFunc, opCall, opReturnCall, opRefFunc)
 	set(&opImm, immU32x2, 0x11, 0x13) // call_indirect, return_call_indirect: type, table
 	set(&opImm, immGlobal, opGlobalGet, opGlobalSet)
 	set(&opImm, immBrTable, 0x0e)
@@ -298,11 +307,22 @@ func init() {
 		0xc2, 0xc5, 0xc6, 0xcf, 0xd0, 0xd2, 0xd3, 0xd4, 0xe2, 0xee)
 }
 
+// visitor receives what walkExpr finds that instrumentation cares about.
+// Either field may be nil.
+type visitor struct {
+	// afterLoop is called with the offset just past each loop's block type,
+	// where a check may be inserted.
+	afterLoop func(at int)
+	// funcIndex is called for each function index immediate (call,
+	// return_call, ref.func), which occupies in[start:end].
+	funcIndex func(start, end int, idx uint32) error
+}
+
 // walkExpr decodes instructions up to and including the end that closes the
-// expression. It calls afterLoop with the offset just past each loop's block
-// type, where a check may be inserted. numGlobals bounds global.get/set so a
-// guest cannot reach a global that instrumentation is about to add.
-func walkExpr(r *reader, numGlobals uint32, afterLoop func(at int)) error {
+// expression, reporting loops and function indices to v, which may be nil.
+// numGlobals bounds global.get/set so a guest cannot reach a global that
+// instrumentation is about to add.
+func walkExpr(r *reader, numGlobals uint32, v *visitor) error {
 	for depth := 1; depth > 0; {
 		at := r.pos
 		op, err := r.byte()
@@ -330,14 +350,20 @@ func walkExpr(r *reader, numGlobals uint32, afterLoop func(at int)) error {
 			if idx, err = r.u32(); err == nil && idx >= numGlobals {
 				err = r.errorf(at, "global index %d out of range (module has %d globals)", idx, numGlobals)
 			}
+		case immFunc:
+			start := r.pos
+			var idx uint32
+			if idx, err = r.u32(); err == nil && v != nil && v.funcIndex != nil {
+				err = v.funcIndex(start, r.pos, idx)
+			}
 		default:
 			err = r.immediates(k)
 		}
 		if err != nil {
 			return err
 		}
-		if op == opLoop && afterLoop != nil {
-			afterLoop(r.pos)
+		if op == opLoop && v != nil && v.afterLoop != nil {
+			v.afterLoop(r.pos)
 		}
 	}
 	return nil
@@ -349,7 +375,7 @@ func (r *reader) immediates(k imm) error {
 		return nil
 	case immBlock:
 		return r.blockType()
-	case immU32:
+	case immU32, immFunc:
 		_, err := r.u32()
 		return err
 	case immU32x2:
@@ -498,6 +524,18 @@ func appendULEB(b []byte, v uint64) []byte {
 		c := byte(v & 0x7f)
 		v >>= 7
 		if v == 0 {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}
+
+// appendSLEB appends v in minimal signed LEB128.
+func appendSLEB(b []byte, v int64) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
 			return append(b, c)
 		}
 		b = append(b, c|0x80)

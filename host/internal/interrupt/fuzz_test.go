@@ -100,7 +100,8 @@ func compile(r wazero.Runtime, wasm []byte) (err error) {
 }
 
 func FuzzInstrument(f *testing.F) {
-	for _, seed := range [][]byte{spinWasm(), controlWasm(), countWasm(), featuresWasm(), module(), header} {
+	for _, seed := range [][]byte{spinWasm(), controlWasm(), countWasm(), featuresWasm(), fibWasm(), renumberWasm(),
+		module(), header} {
 		f.Add(seed)
 	}
 	ctx := context.Background()

@@ -1,11 +1,14 @@
 package interrupt
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,38 +17,28 @@ import (
 	"github.com/tetratelabs/wazero/api"
 )
 
-// Known limitation of a check that never leaves compiled code: Go cannot
-// preempt a goroutine running wazero's native code, so a garbage collection
-// that stops the world waits for the guest, the world stays stopped, and no
-// goroutine can call Interrupt. The process hangs for as long as the guest
-// loops; for an endless loop, for ever. WithCloseOnContextDone avoids this
-// only because each back-edge returns to Go.
+// Go cannot preempt a goroutine running wazero's compiled code. A guest that
+// never returned to Go would make a garbage collection's stop-the-world wait
+// for it, with every other goroutine, including the one that would call
+// Interrupt, stopped: the process would hang for as long as the guest loops.
+// The fuel's periodic yield is what prevents that. The tests below would
+// hang the whole test binary if it regressed, so they run in a child process
+// that the parent kills after a bound.
 
-const gcChildEnv = "INTERRUPT_GC_STALL_CHILD"
+const childEnv = "INTERRUPT_CHILD_TEST"
 
-// TestInterruptDuringGC shows the limitation. It runs in a child process,
-// since a stall takes the whole binary down, and it fails today, so it only
-// runs when INTERRUPT_KNOWN_ISSUES=1.
-func TestInterruptDuringGC(t *testing.T) {
-	if os.Getenv(gcChildEnv) == "1" {
-		r := newRuntime(t, compilerConfig(t))
-		mod := instantiate(t, r, mustInstrument(t, spinWasm()), "spin")
-		done := make(chan error, 1)
-		go func() { _, err := call(t, mod, "spin"); done <- err }()
-		time.Sleep(20 * time.Millisecond)
-		time.AfterFunc(50*time.Millisecond, func() { _ = Interrupt(mod) })
-		runtime.GC()
-		if err := waitTrap(t, done); err != nil {
-			t.Fatal(err)
-		}
-		return
+// inChild reports whether the caller is the child process that should run
+// the test body. In the parent, it runs the test alone in a child, fails the
+// test if the child fails or is still running after bound, and returns false.
+func inChild(t *testing.T, bound time.Duration) bool {
+	t.Helper()
+	if os.Getenv(childEnv) == t.Name() {
+		return true
 	}
-	if os.Getenv("INTERRUPT_KNOWN_ISSUES") != "1" {
-		t.Skip("known issue: a GC during an endless guest loop hangs the process; set INTERRUPT_KNOWN_ISSUES=1 to run")
-	}
-	compilerConfig(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestInterruptDuringGC$")
-	cmd.Env = append(os.Environ(), gcChildEnv+"=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), childEnv+"="+t.Name())
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -54,87 +47,173 @@ func TestInterruptDuringGC(t *testing.T) {
 	select {
 	case err := <-exited:
 		if err != nil {
-			t.Fatalf("child: %v", err)
+			t.Fatalf("child: %v\n%s", err, out.Bytes())
 		}
-	case <-time.After(10 * time.Second):
+		t.Logf("child output:\n%s", out.Bytes())
+	case <-time.After(bound):
 		_ = cmd.Process.Kill()
 		<-exited
-		t.Fatal("process hung: runtime.GC waited for the spinning guest, so Interrupt never ran")
+		t.Fatalf("child still running after %v: a guest that does not return to Go stalled the process\n%s", bound, out.Bytes())
 	}
+	return false
 }
 
-// A prototype of a fix, in test code only: a "fuel" global counted down at
-// the same places as the flag check, calling an imported host function,
-// i.e. returning to Go, whenever it runs out. The host function gives the
-// scheduler and the GC their chance and is where an interrupt would land.
-
-const fuelPerYield = 1 << 16
-
-// fuelCheck is what the prototype inserts at function entries and loop
-// headers: if --fuel == 0 { fuel = fuelPerYield; yield() }.
-func fuelCheck() []byte {
-	return cat(
-		ops(opGlobalGet, 0), i32c(1), ops(opSub, opGlobalSet, 0, opGlobalGet, 0, opEqz, opIf, void),
-		i32c(fuelPerYield), ops(opGlobalSet, 0, opCall, 0, opEnd),
-	)
-}
-
-// fuelWasm imports env.yield and exports "spin" and "count" as in spinWasm
-// and countWasm, each with fuel checks.
-func fuelWasm() []byte {
-	c := fuelCheck()
-	return module(
-		sec(idType, vec(funcType(nil, nil), funcType([]byte{tI32}, []byte{tI32}))),
-		sec(idImport, vec(cat(str("env"), str("yield"), ops(kFunc, 0)))),
-		sec(idFunc, vec([]byte{0}, []byte{1})),
-		sec(idGlobal, vec(cat(ops(tI32, 1), i32c(fuelPerYield), ops(opEnd)))),
-		sec(idExport, vec(export("spin", kFunc, 1), export("count", kFunc, 2))),
-		sec(idCode, vec(
-			body(nil, c, ops(opLoop, void), c, ops(opBr, 0, opEnd, opEnd)),
-			body([][2]byte{{1, tI32}}, c,
-				ops(opLoop, void), c,
-				ops(opLGet, 1), i32c(1), ops(opAdd, opLTee, 1, opLGet, 0, opLtU, opBrIf, 0),
-				ops(opEnd, opLGet, 1, opEnd)),
-		)),
-	)
-}
-
-var errFuelStop = errors.New("interrupted at yield")
-
-// instantiateFuel instantiates fuelWasm with a yield that traps once stop is set.
-func instantiateFuel(t testing.TB, r wazero.Runtime, stop *atomic.Bool) api.Module {
-	t.Helper()
-	_, err := r.NewHostModuleBuilder("env").NewFunctionBuilder().
-		WithFunc(func(context.Context) {
-			if stop.Load() {
-				panic(errFuelStop)
-			}
-		}).Export("yield").Instantiate(context.Background())
-	if err != nil {
-		t.Fatal(err)
+// TestInterruptDuringGC runs a garbage collection, which stops the world,
+// while a guest spins in an endless loop, then interrupts the guest from a
+// timer goroutine. Without the fuel's yields the GC would wait for the guest
+// for ever and the interrupt would never run.
+func TestInterruptDuringGC(t *testing.T) {
+	cfg := compilerConfig(t)
+	if !inChild(t, 60*time.Second) {
+		return
 	}
-	return instantiate(t, r, fuelWasm(), "fuel")
-}
-
-// TestFuelYieldLetsGCRun checks the prototype's premise: with periodic
-// returns to Go, a stop-the-world GC completes while a guest spins, and the
-// interrupt lands.
-func TestFuelYieldLetsGCRun(t *testing.T) {
-	var stop atomic.Bool
-	mod := instantiateFuel(t, newRuntime(t, compilerConfig(t)), &stop)
+	r := newRuntime(t, cfg)
+	mod := instantiate(t, r, mustInstrument(t, spinWasm()), "spin")
 	done := make(chan error, 1)
 	go func() { _, err := call(t, mod, "spin"); done <- err }()
 	time.Sleep(20 * time.Millisecond)
-	start := time.Now()
-	runtime.GC()
-	t.Logf("GC during a spinning guest took %v", time.Since(start))
-	stop.Store(true)
-	select {
-	case err := <-done:
-		if !errors.Is(err, errFuelStop) {
-			t.Fatalf("spin ended with %v, want %v", err, errFuelStop)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("spin still running 30s after stop")
+	time.AfterFunc(50*time.Millisecond, func() { _ = Interrupt(mod) })
+	for i := range 3 {
+		start := time.Now()
+		runtime.GC()
+		t.Logf("GC %d during a spinning guest took %v", i, time.Since(start))
 	}
+	if err := waitInterrupted(t, done); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestInterruptOversubscribed runs more spinning guests than GOMAXPROCS, with
+// garbage collections going on, and stops them all: half through their
+// call's context deadline alone, half through Interrupt from
+// context.AfterFunc, as the wasmorch runtime does. It also checks that an
+// ordinary goroutine keeps getting scheduled meanwhile.
+func TestInterruptOversubscribed(t *testing.T) {
+	cfg := compilerConfig(t)
+	if !inChild(t, 120*time.Second) {
+		return
+	}
+	r := newRuntime(t, cfg)
+	compiled, err := r.CompileModule(context.Background(), mustInstrument(t, spinWasm()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs := runtime.GOMAXPROCS(0)
+	guests := 2*procs + 1
+	const deadline = 500 * time.Millisecond
+
+	stopGC := make(chan struct{})
+	var gcs atomic.Int64
+	go func() {
+		for {
+			select {
+			case <-stopGC:
+				return
+			default:
+				runtime.GC()
+				gcs.Add(1)
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+	}()
+	defer close(stopGC)
+
+	// A heartbeat that wants to run every millisecond, and records how late
+	// it was at worst.
+	var worstLate atomic.Int64
+	stopBeat := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stopBeat:
+				return
+			default:
+			}
+			start := time.Now()
+			time.Sleep(time.Millisecond)
+			if late := int64(time.Since(start) - time.Millisecond); late > worstLate.Load() {
+				worstLate.Store(late)
+			}
+		}
+	}()
+
+	var wg sync.WaitGroup
+	errs := make(chan error, guests)
+	var worstStop atomic.Int64
+	start := time.Now()
+	for i := range guests {
+		mod, err := r.InstantiateModule(context.Background(), compiled, wazero.NewModuleConfig().WithName(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		viaInterrupt := i%2 == 0
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		if viaInterrupt {
+			context.AfterFunc(ctx, func() { _ = Interrupt(mod) })
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer cancel()
+			_, err := mod.ExportedFunction("spin").Call(ctx)
+			if late := int64(time.Since(start) - deadline); late > worstStop.Load() {
+				worstStop.Store(late)
+			}
+			switch {
+			case err == nil:
+				errs <- fmt.Errorf("guest %d: spin returned", i)
+			case !errors.Is(err, ErrInterrupted):
+				errs <- fmt.Errorf("guest %d: %v, want ErrInterrupted", i, err)
+			case !viaInterrupt && !errors.Is(err, context.DeadlineExceeded):
+				errs <- fmt.Errorf("guest %d: %v, want it to wrap context.DeadlineExceeded", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(stopBeat)
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	t.Logf("%d guests on %d Ps all stopped, at worst %v after their deadline; %d GCs meanwhile; heartbeat at worst %v late",
+		guests, procs, time.Duration(worstStop.Load()), gcs.Load(), time.Duration(worstLate.Load()))
+}
+
+// TestInterruptTryTableCatchAll checks that a guest cannot catch the
+// interruption with exception handling: yield's error is a Go panic, not a
+// wasm exception.
+func TestInterruptTryTableCatchAll(t *testing.T) {
+	cfg := compilerConfig(t).WithCoreFeatures(allFeatures)
+	// loop $outer (block $caught (try_table (catch_all $caught) (loop $in (br $in)))) (br $outer)
+	wasm := module(
+		sec(idType, vec(funcType(nil, nil))),
+		sec(idFunc, vec([]byte{0})),
+		sec(idExport, vec(export("spin", kFunc, 0))),
+		sec(idCode, vec(body(nil,
+			ops(opLoop, void, opBlock, void),
+			ops(opTryTable, void, 1, 0x02, 0),
+			ops(opLoop, void, opBr, 0, opEnd),
+			ops(opEnd, opEnd, opBr, 0, opEnd, opEnd),
+		))),
+	)
+	mod := instantiate(t, newRuntime(t, cfg), mustInstrument(t, wasm), "catch")
+	done := make(chan error, 1)
+	go func() { _, err := call(t, mod, "spin"); done <- err }()
+	time.Sleep(20 * time.Millisecond)
+	if err := Interrupt(mod); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitInterrupted(t, done); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fuelValue returns the fuel of an instantiated module, as wazero sees it.
+func fuelValue(t testing.TB, mod api.Module) int32 {
+	t.Helper()
+	g := mod.ExportedGlobal(FuelGlobal)
+	if g == nil {
+		t.Fatalf("no %s export", FuelGlobal)
+	}
+	return int32(g.Get())
 }

@@ -8,27 +8,54 @@ import (
 	"strings"
 )
 
-// GlobalName is the export name of the interrupt flag that Instrument adds.
-// It is part of the contract between Instrument and Interrupt, and doubles as
-// a marker: a module exporting it was instrumented already.
-const GlobalName = "wasmorch_interrupt"
+// Names that tie Instrument's output to Instantiate and Interrupt. A module
+// that imports from HostModule or exports FuelGlobal is refused by
+// Instrument: it was instrumented already, or it reaches for the host's
+// internals.
+const (
+	// HostModule is the module of the import Instrument adds, and the name
+	// under which Instantiate registers the host function.
+	HostModule = "wasmorch_internal"
+	// YieldName is the function imported from HostModule, () -> (), that an
+	// instrumented guest calls whenever its fuel runs out.
+	YieldName = "yield"
+	// FuelGlobal is the export name of the mutable i32 fuel counter that
+	// Instrument adds and Interrupt empties.
+	FuelGlobal = "wasmorch_fuel"
+)
+
+// Quantum is the fuel an instrumented guest starts with and gets back at
+// every yield: the number of checks (function entries plus loop iterations)
+// between two returns to Go. For an empty loop, at about 1.3 ns an
+// iteration, that is some 85 µs of guest time; real code spends longer per
+// check. A longer quantum would make yields rarer still, and a
+// stop-the-world pause, or a deadline, slower to take effect.
+const Quantum = 1 << 16
 
 var (
 	// ErrMalformed is wrapped by every error Instrument returns for input it
 	// cannot decode. The message names the section, function and byte offset.
 	ErrMalformed = errors.New("interrupt: malformed module")
 
-	// ErrAlreadyInstrumented is returned by Instrument when the module already
-	// exports GlobalName, typically because it went through Instrument before.
-	ErrAlreadyInstrumented = errors.New("interrupt: module already exports " + GlobalName)
+	// ErrAlreadyInstrumented is returned by Instrument when the module imports
+	// from HostModule or exports FuelGlobal, typically because it went
+	// through Instrument before.
+	ErrAlreadyInstrumented = errors.New("interrupt: module already instrumented (it imports from " +
+		HostModule + " or exports " + FuelGlobal + ")")
 )
 
 const (
 	secCustom    = 0
+	secType      = 1
 	secImport    = 2
+	secFunction  = 3
+	secTable     = 4
 	secGlobal    = 6
 	secExport    = 7
+	secStart     = 8
+	secElement   = 9
 	secCode      = 10
+	externFunc   = 0
 	externGlobal = 3
 )
 
@@ -63,27 +90,50 @@ func (s section) String() string {
 	return fmt.Sprintf("%s section at offset %#x", sectionNames[s.id], s.start)
 }
 
-// Instrument returns a copy of the WebAssembly binary wasm in which every
-// function entry and every loop header checks a new exported mutable i32
-// global named GlobalName and traps with unreachable when it is non-zero.
+// Instrument returns a copy of the WebAssembly binary wasm that counts down
+// a fuel global at every function entry and loop header and calls the host
+// function HostModule.YieldName whenever the count reaches zero.
 //
-// The check is a global load and a branch rather than a call into the host,
-// which is what makes it cheap enough for hot loops; a host sets the global
-// with Interrupt to stop a guest that does not return in time.
+// Concretely, Instrument:
+//
+//   - adds the function import HostModule.YieldName, of type () -> (), after
+//     all other imports, so that its index is the number of imported
+//     functions; every defined function's index goes up by one, and every
+//     reference to one is rewritten: call, return_call and ref.func in code
+//     and in constant expressions (global and table initialisers, element
+//     segments), element segment index vectors, function exports, the start
+//     function and the "name" section's function, local and label names;
+//
+//   - reuses a () -> () entry of the type section, or appends one;
+//
+//   - appends a mutable i32 global, exported as FuelGlobal, initialised to
+//     Quantum, after all imported and defined globals, so no global index
+//     changes;
+//
+//   - inserts at every function entry and loop header
+//
+//     global.get $fuel; i32.const 1; i32.sub; global.set $fuel
+//     global.get $fuel; i32.const 0; i32.le_s; if; call $yield; end
+//
+// The yield, installed by Instantiate, refills the fuel and returns, which
+// gives Go's scheduler and garbage collector their chance, or traps when the
+// call's context is done or Interrupt ran. See the package documentation for
+// why a guest must return to Go now and then.
 //
 // # Notes
 //
 //   - The input is not modified. Equal inputs give equal outputs, so the
 //     result is a stable key for wazero's compilation cache.
-//   - The global is appended after all imported and defined globals, so no
-//     existing index changes. Sections other than the global, export and code
-//     sections are copied byte for byte, except custom sections named
-//     ".debug_*": their code offsets no longer match and would mislead
-//     debuggers, so they are dropped. The "name" section stays valid.
-//   - Instrument decodes only what it must to rewrite code (structure and
-//     immediates, not types); the runtime that compiles the output still
-//     validates it. It does reject code that names a global index at or past
-//     the new one, since after instrumentation such code could clear the flag.
+//   - Sections that hold no function or global index are copied byte for
+//     byte, except custom sections named ".debug_*" or "metadata.code.*":
+//     their code offsets no longer match and would mislead debuggers, so they
+//     are dropped. A "name" section is re-encoded with the new indices, or
+//     dropped if it cannot be decoded; other custom sections are copied.
+//   - Instrument decodes only what it must to rewrite the module (structure,
+//     immediates, indices; not types); the runtime that compiles the output
+//     still validates it. It does reject code that names a global index at
+//     or past the new one, since after instrumentation such code could refill
+//     its own fuel.
 //   - Two checks go beyond the spec's grammar to protect the host from
 //     decoders that allocate by declared size: a section's entry count may
 //     not exceed its byte length, and a function may declare at most 50,000
@@ -95,7 +145,8 @@ func (s section) String() string {
 //     or overlong data, sections out of order, unknown opcodes and the like,
 //     or if it exceeds the limits above.
 //     Input may be untrusted: Instrument reports it, it does not panic.
-//   - ErrAlreadyInstrumented if wasm already exports GlobalName.
+//   - ErrAlreadyInstrumented if wasm imports from HostModule or exports
+//     FuelGlobal.
 func Instrument(wasm []byte) ([]byte, error) {
 	out, err := instrument(wasm)
 	if err != nil && !errors.Is(err, ErrAlreadyInstrumented) {
@@ -104,79 +155,150 @@ func Instrument(wasm []byte) ([]byte, error) {
 	return out, err
 }
 
+// shape is what instrumentation needs to know about a module before it
+// rewrites it.
+type shape struct {
+	types                           uint32 // entries of the type section
+	voidType                        uint32 // index of a () -> () type
+	hasVoid                         bool   // whether voidType exists already
+	importedFuncs, definedFuncs     uint32
+	importedGlobals, definedGlobals uint32
+}
+
 func instrument(in []byte) ([]byte, error) {
 	secs, err := splitSections(in)
 	if err != nil {
 		return nil, err
 	}
 
-	var importedFuncs, importedGlobals, definedGlobals uint32
+	var m shape
 	for _, s := range secs {
 		switch s.id {
+		case secType:
+			m.types, m.voidType, m.hasVoid, err = scanTypes(in, s)
 		case secImport:
-			importedFuncs, importedGlobals, err = countImports(in, s)
+			m.importedFuncs, m.importedGlobals, err = scanImports(in, s)
+		case secFunction:
+			m.definedFuncs, err = count(in, s)
 		case secGlobal:
-			r := reader{b: in, pos: s.body, end: s.end}
-			definedGlobals, err = r.u32()
+			m.definedGlobals, err = count(in, s)
 		case secExport:
-			err = checkExports(in, s, uint64(importedGlobals)+uint64(definedGlobals))
+			err = checkExports(in, s, uint64(m.importedGlobals)+uint64(m.definedGlobals))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%v: %w", s, err)
 		}
 	}
-	numGlobals := uint64(importedGlobals) + uint64(definedGlobals)
+	numGlobals := uint64(m.importedGlobals) + uint64(m.definedGlobals)
 	if numGlobals >= math.MaxUint32 {
-		return nil, fmt.Errorf("%d globals leave no index for %s", numGlobals, GlobalName)
+		return nil, fmt.Errorf("%d globals leave no index for %s", numGlobals, FuelGlobal)
 	}
-	flag := uint32(numGlobals)
-
-	// global.get $flag; if; unreachable; end
-	check := append(appendULEB([]byte{opGlobalGet}, uint64(flag)), opIf, 0x40, 0x00, opEnd)
-
-	out := make([]byte, 0, len(in)+len(in)/8+64)
-	out = append(out, header...)
-	var emittedGlobal, emittedExport bool
-	emitNew := func(rank int) {
-		if !emittedGlobal && rank > sectionRank[secGlobal] {
-			out = appendSection(out, secGlobal, appendGlobal(appendULEB(nil, 1)))
-			emittedGlobal = true
+	if n := uint64(m.importedFuncs) + uint64(m.definedFuncs); n >= math.MaxUint32 {
+		return nil, fmt.Errorf("%d functions leave no index for %s.%s", n, HostModule, YieldName)
+	}
+	if !m.hasVoid {
+		if m.types == math.MaxUint32 {
+			return nil, fmt.Errorf("%d types leave no index for () -> ()", m.types)
 		}
-		if !emittedExport && rank > sectionRank[secExport] {
-			out = appendSection(out, secExport, appendExport(appendULEB(nil, 1), flag))
-			emittedExport = true
+		m.voidType = m.types
+	}
+	fuel, yield := uint32(numGlobals), m.importedFuncs
+	check := fuelCheck(fuel, yield)
+	ed := func() *editor { return &editor{in: in, imported: m.importedFuncs} }
+
+	out := make([]byte, 0, len(in)+len(in)/4+128)
+	out = append(out, header...)
+	var doneType, doneImport, doneGlobal, doneExport bool
+	emitNew := func(rank int) {
+		if !doneType && rank > sectionRank[secType] {
+			out = appendSection(out, secType, appendVoidType(appendULEB(nil, 1)))
+			doneType = true
+		}
+		if !doneImport && rank > sectionRank[secImport] {
+			out = appendSection(out, secImport, appendYieldImport(appendULEB(nil, 1), m.voidType))
+			doneImport = true
+		}
+		if !doneGlobal && rank > sectionRank[secGlobal] {
+			out = appendSection(out, secGlobal, appendFuelGlobal(appendULEB(nil, 1)))
+			doneGlobal = true
+		}
+		if !doneExport && rank > sectionRank[secExport] {
+			out = appendSection(out, secExport, appendFuelExport(appendULEB(nil, 1), fuel))
+			doneExport = true
 		}
 	}
 	for _, s := range secs {
 		if s.id != secCustom {
 			emitNew(sectionRank[s.id])
 		}
+		var payload []byte
 		switch s.id {
 		case secCustom:
-			if !strings.HasPrefix(s.name, ".debug_") {
+			switch {
+			case strings.HasPrefix(s.name, ".debug_"), strings.HasPrefix(s.name, "metadata.code."):
+			case s.name == "name":
+				out = append(out, rewriteNames(in, s, m.importedFuncs)...)
+			default:
 				out = append(out, in[s.start:s.end]...)
 			}
+			continue
+		case secType:
+			doneType = true
+			if m.hasVoid {
+				out = append(out, in[s.start:s.end]...)
+				continue
+			}
+			payload = appendVoidType(recount(in, s))
+		case secImport:
+			doneImport = true
+			payload = appendYieldImport(recount(in, s), m.voidType)
+		case secTable:
+			payload, err = ed().tables(s)
 		case secGlobal:
-			out = appendSection(out, secGlobal, appendGlobal(recount(in, s)))
-			emittedGlobal = true
+			doneGlobal = true
+			payload, err = ed().globals(s, fuel)
+			payload = appendFuelGlobal(payload)
 		case secExport:
-			out = appendSection(out, secExport, appendExport(recount(in, s), flag))
-			emittedExport = true
+			doneExport = true
+			payload, err = ed().exports(s)
+			payload = appendFuelExport(payload, fuel)
+		case secStart:
+			payload, err = ed().start(s)
+		case secElement:
+			payload, err = ed().elements(s, fuel)
 		case secCode:
-			body, err := rewriteCode(in, s, check, flag, importedFuncs)
-			if err != nil {
-				return nil, fmt.Errorf("%v: %w", s, err)
-			}
-			if uint64(len(body)) > math.MaxUint32 {
-				return nil, fmt.Errorf("%v: instrumented code section exceeds 4 GiB", s)
-			}
-			out = appendSection(out, secCode, body)
+			payload, err = ed().code(s, check, fuel)
 		default:
 			out = append(out, in[s.start:s.end]...)
+			continue
 		}
+		if err != nil {
+			return nil, fmt.Errorf("%v: %w", s, err)
+		}
+		if uint64(len(payload)) > math.MaxUint32 {
+			return nil, fmt.Errorf("%v: instrumented section exceeds 4 GiB", s)
+		}
+		out = appendSection(out, s.id, payload)
 	}
 	emitNew(math.MaxInt)
 	return out, nil
+}
+
+// fuelCheck is what Instrument inserts at function entries and loop headers.
+// wasm has no global.tee, but wazero's compiler forwards the stored value to
+// the second global.get, so this compiles to a load, a subtraction, a store,
+// a compare and a branch. The signed compare makes any value at or below zero
+// call yield, so a value Interrupt stores, or a refill a racing guest store
+// undid, cannot make the guest skip yield for more than one quantum.
+func fuelCheck(fuel, yield uint32) []byte {
+	get := appendULEB([]byte{opGlobalGet}, uint64(fuel))
+	b := append([]byte{}, get...)
+	b = append(b, opI32Const, 1, opI32Sub, opGlobalSet)
+	b = appendULEB(b, uint64(fuel))
+	b = append(b, get...)
+	b = append(b, opI32Const, 0, opI32LeS, opIf, 0x40, opCall)
+	b = appendULEB(b, uint64(yield))
+	return append(b, opEnd)
 }
 
 // splitSections checks the header, section framing and order.
@@ -236,7 +358,80 @@ func splitSections(in []byte) ([]section, error) {
 	return secs, nil
 }
 
-func countImports(in []byte, s section) (funcs, globals uint32, err error) {
+// count returns a vector section's entry count, decoded by splitSections.
+func count(in []byte, s section) (uint32, error) {
+	r := reader{b: in, pos: s.body, end: s.end}
+	return r.u32()
+}
+
+// scanTypes counts the types the type section defines and finds the first
+// standalone () -> (). A recursive type group (0x4e, from the GC proposal,
+// which wazero decodes) defines several types in one entry; a () -> () in
+// one is not reused, since a type's group is part of its identity there and
+// wazero records it.
+func scanTypes(in []byte, s section) (n, void uint32, hasVoid bool, err error) {
+	r := reader{b: in, pos: s.body, end: s.end}
+	entries, err := r.u32()
+	if err != nil {
+		return 0, 0, false, err
+	}
+	var types uint64
+	for i := range entries {
+		group, isVoid, rec := uint32(1), false, false
+		if r.pos < r.end && r.b[r.pos] == recGroup {
+			r.pos, rec = r.pos+1, true
+			if group, err = r.u32(); err != nil {
+				return 0, 0, false, fmt.Errorf("type entry %d: %w", i, err)
+			}
+		}
+		for range group {
+			if isVoid, err = r.funcType(); err != nil {
+				return 0, 0, false, fmt.Errorf("type entry %d: %w", i, err)
+			}
+		}
+		if isVoid && !rec && !hasVoid {
+			void, hasVoid = uint32(types), true
+		}
+		if types += uint64(group); types > math.MaxUint32 {
+			return 0, 0, false, fmt.Errorf("more than %d types", uint32(math.MaxUint32))
+		}
+	}
+	if r.pos != r.end {
+		return 0, 0, false, r.errorf(r.pos, "%d trailing bytes", r.end-r.pos)
+	}
+	return uint32(types), void, hasVoid, nil
+}
+
+// recGroup introduces a recursive type group in the type section.
+const recGroup = 0x4e
+
+// funcType skips a function type and tells whether it is () -> ().
+func (r *reader) funcType() (void bool, err error) {
+	at := r.pos
+	form, err := r.byte()
+	if err != nil {
+		return false, err
+	}
+	if form != 0x60 {
+		return false, r.errorf(at, "unsupported type form %#x, want 0x60 (func)", form)
+	}
+	var arity [2]uint32
+	for j := range arity {
+		if arity[j], err = r.u32(); err != nil {
+			return false, err
+		}
+		for range arity[j] {
+			if err := r.valType(); err != nil {
+				return false, err
+			}
+		}
+	}
+	return arity == [2]uint32{}, nil
+}
+
+// scanImports counts imported functions and globals, and refuses imports
+// from HostModule.
+func scanImports(in []byte, s section) (funcs, globals uint32, err error) {
 	r := reader{b: in, pos: s.body, end: s.end}
 	n, err := r.u32()
 	if err != nil {
@@ -254,11 +449,16 @@ func countImports(in []byte, s section) (funcs, globals uint32, err error) {
 }
 
 func importEntry(r *reader, funcs, globals *uint32) error {
-	if _, err := r.name("module name"); err != nil {
+	mod, err := r.name("module name")
+	if err != nil {
 		return err
 	}
-	if _, err := r.name("field name"); err != nil {
+	field, err := r.name("field name")
+	if err != nil {
 		return err
+	}
+	if mod == HostModule {
+		return fmt.Errorf("%w: imports %s.%s", ErrAlreadyInstrumented, mod, field)
 	}
 	at := r.pos
 	kind, err := r.byte()
@@ -266,23 +466,16 @@ func importEntry(r *reader, funcs, globals *uint32) error {
 		return err
 	}
 	switch kind {
-	case 0x00: // function: type index
+	case externFunc: // type index
 		*funcs++
 		_, err = r.u32()
 	case 0x01:
-		err = r.tableType()
+		err = r.tableType(nil)
 	case 0x02:
 		err = r.limits()
 	case externGlobal:
 		*globals++
-		if err = r.valType(); err == nil {
-			at := r.pos
-			if mut, e := r.byte(); e != nil {
-				err = e
-			} else if mut > 1 {
-				err = r.errorf(at, "invalid global mutability %#x", mut)
-			}
-		}
+		err = r.globalType()
 	case 0x04: // tag: attribute, type index
 		err = r.immediates(immU32x2)
 	default:
@@ -291,8 +484,23 @@ func importEntry(r *reader, funcs, globals *uint32) error {
 	return err
 }
 
-// checkExports rejects a second GlobalName and exports of globals that do
-// not exist yet, which instrumentation would otherwise bring into being.
+// globalType skips a value type and a mutability flag.
+func (r *reader) globalType() error {
+	if err := r.valType(); err != nil {
+		return err
+	}
+	at := r.pos
+	if mut, err := r.byte(); err != nil {
+		return err
+	} else if mut > 1 {
+		return r.errorf(at, "invalid global mutability %#x", mut)
+	}
+	return nil
+}
+
+// checkExports rejects an export named FuelGlobal and exports of globals
+// that do not exist yet, which instrumentation would otherwise bring into
+// being.
 func checkExports(in []byte, s section, numGlobals uint64) error {
 	r := reader{b: in, pos: s.body, end: s.end}
 	n, err := r.u32()
@@ -304,8 +512,8 @@ func checkExports(in []byte, s section, numGlobals uint64) error {
 		if err != nil {
 			return fmt.Errorf("export %d: %w", i, err)
 		}
-		if name == GlobalName {
-			return ErrAlreadyInstrumented
+		if name == FuelGlobal {
+			return fmt.Errorf("%w: exports %s", ErrAlreadyInstrumented, name)
 		}
 		at := r.pos
 		kind, err := r.byte()
@@ -337,93 +545,31 @@ func recount(in []byte, s section) []byte {
 	return append(out, in[r.pos:s.end]...)
 }
 
-// appendGlobal appends (global (mut i32) (i32.const 0)).
-func appendGlobal(b []byte) []byte {
-	return append(b, 0x7f, 0x01, 0x41, 0x00, opEnd)
+// appendVoidType appends the function type () -> ().
+func appendVoidType(b []byte) []byte { return append(b, 0x60, 0x00, 0x00) }
+
+// appendYieldImport appends (import HostModule YieldName (func (type t))).
+func appendYieldImport(b []byte, t uint32) []byte {
+	b = appendULEB(b, uint64(len(HostModule)))
+	b = append(b, HostModule...)
+	b = appendULEB(b, uint64(len(YieldName)))
+	b = append(b, YieldName...)
+	return appendULEB(append(b, externFunc), uint64(t))
 }
 
-func appendExport(b []byte, flag uint32) []byte {
-	b = appendULEB(b, uint64(len(GlobalName)))
-	b = append(b, GlobalName...)
-	return appendULEB(append(b, externGlobal), uint64(flag))
+// appendFuelGlobal appends (global (mut i32) (i32.const Quantum)).
+func appendFuelGlobal(b []byte) []byte {
+	b = append(b, 0x7f, 0x01, opI32Const)
+	return append(appendSLEB(b, Quantum), opEnd)
+}
+
+func appendFuelExport(b []byte, fuel uint32) []byte {
+	b = appendULEB(b, uint64(len(FuelGlobal)))
+	b = append(b, FuelGlobal...)
+	return appendULEB(append(b, externGlobal), uint64(fuel))
 }
 
 func appendSection(out []byte, id byte, payload []byte) []byte {
 	out = appendULEB(append(out, id), uint64(len(payload)))
 	return append(out, payload...)
-}
-
-// rewriteCode returns the code section payload with check inserted after each
-// body's locals and after each loop's block type.
-func rewriteCode(in []byte, s section, check []byte, numGlobals, importedFuncs uint32) ([]byte, error) {
-	r := reader{b: in, pos: s.body, end: s.end}
-	n, err := r.u32()
-	if err != nil {
-		return nil, err
-	}
-	out := appendULEB(make([]byte, 0, s.end-s.body+s.end/8+16), uint64(n))
-	var body []byte
-	for i := range n {
-		body, err = rewriteBody(&r, body[:0], check, numGlobals)
-		if err != nil {
-			return nil, fmt.Errorf("function %d (code entry %d): %w", uint64(importedFuncs)+uint64(i), i, err)
-		}
-		if uint64(len(body)) > math.MaxUint32 {
-			return nil, fmt.Errorf("function %d (code entry %d): instrumented body exceeds 4 GiB", uint64(importedFuncs)+uint64(i), i)
-		}
-		out = appendULEB(out, uint64(len(body)))
-		out = append(out, body...)
-	}
-	if r.pos != r.end {
-		return nil, r.errorf(r.pos, "%d trailing bytes after %d function bodies", r.end-r.pos, n)
-	}
-	return out, nil
-}
-
-func rewriteBody(r *reader, out, check []byte, numGlobals uint32) ([]byte, error) {
-	at := r.pos
-	size, err := r.u32()
-	if err != nil {
-		return nil, fmt.Errorf("body size: %w", err)
-	}
-	if left := r.end - r.pos; uint64(size) > uint64(left) {
-		return nil, r.errorf(at, "body size %d runs past the end of the code section (%d bytes left)", size, left)
-	}
-	f, _ := r.sub(size, "function body")
-	r.pos = f.end
-	start := f.pos
-
-	groups, err := f.u32()
-	if err != nil {
-		return nil, fmt.Errorf("locals: %w", err)
-	}
-	var locals uint64
-	for range groups {
-		at := f.pos
-		n, err := f.u32()
-		if err != nil {
-			return nil, fmt.Errorf("locals: %w", err)
-		}
-		if locals += uint64(n); locals > maxLocals {
-			return nil, fmt.Errorf("locals: %w", f.errorf(at, "more than %d locals", maxLocals))
-		}
-		if err := f.valType(); err != nil {
-			return nil, fmt.Errorf("locals: %w", err)
-		}
-	}
-	out = append(out, f.b[start:f.pos]...)
-	out = append(out, check...)
-	last := f.pos
-	err = walkExpr(&f, numGlobals, func(pos int) {
-		out = append(out, f.b[last:pos]...)
-		out = append(out, check...)
-		last = pos
-	})
-	if err != nil {
-		return nil, err
-	}
-	if f.pos != f.end {
-		return nil, f.errorf(f.pos, "%d trailing bytes after the end of the function", f.end-f.pos)
-	}
-	return append(out, f.b[last:f.end]...), nil
 }

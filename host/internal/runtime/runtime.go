@@ -136,6 +136,11 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		r.Close(ctx)
 		return nil, err
 	}
+	// The fuel yield that instrumented guests call; see package interrupt.
+	if err := interrupt.Instantiate(ctx, r.rt); err != nil {
+		r.Close(ctx)
+		return nil, fmt.Errorf("instantiate interrupt host module: %w", err)
+	}
 	return r, nil
 }
 
@@ -301,6 +306,11 @@ func (r *Runtime) checkShape(c wazero.CompiledModule) error {
 			}
 			if sigString(w.ParamTypes(), w.ResultTypes()) != sigString(def.ParamTypes(), def.ResultTypes()) {
 				return fmt.Errorf("%w: %s.%s has the wrong signature", ErrBadImport, mod, name)
+			}
+		case interrupt.HostModule:
+			// Added by interrupt.Instrument, which refuses guests that import it themselves.
+			if name != interrupt.YieldName || len(def.ParamTypes())+len(def.ResultTypes()) != 0 {
+				return fmt.Errorf("%w: %s.%s", ErrBadImport, mod, name)
 			}
 		default:
 			return fmt.Errorf("%w: %s.%s (only %q and %q can be imported)", ErrBadImport, mod, name, abi.ImportModule, wasi_snapshot_preview1.ModuleName)
