@@ -74,6 +74,19 @@ func (a *app) workspacePath() (string, error) {
 	return host.FindWorkspace(".")
 }
 
+// withInstance wraps a command body so that it runs with the instance open and closes it after.
+func (a *app) withInstance(needWorkspace bool, body func(ctx context.Context, inst *host.Instance, wsPath string, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		inst, wsPath, err := a.openInstance(ctx, needWorkspace)
+		if err != nil {
+			return err
+		}
+		defer inst.Close()
+		return body(ctx, inst, wsPath, args)
+	}
+}
+
 // openInstance opens the instance of the workspace (or $WASMORCH_HOME).
 func (a *app) openInstance(ctx context.Context, needWorkspace bool) (*host.Instance, string, error) {
 	wsPath, err := a.workspacePath()

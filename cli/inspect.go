@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,13 +24,7 @@ func (a *app) assetListCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List the workspace's assets with their latest materialization",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			inst, wsPath, err := a.openInstance(ctx, true)
-			if err != nil {
-				return err
-			}
-			defer inst.Close()
+		RunE: a.withInstance(true, func(ctx context.Context, inst *host.Instance, wsPath string, _ []string) error {
 			ws, err := inst.LoadWorkspace(ctx, wsPath)
 			if err != nil {
 				return err
@@ -57,7 +52,7 @@ func (a *app) assetListCmd() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", info.Key, info.Group, info.Module, info.Format, deps, when, run)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 }
 
@@ -74,13 +69,7 @@ func (a *app) assetShowCmd() *cobra.Command {
 		Use:   "show KEY",
 		Short: "Show an asset's latest materialization: metadata, schema and the first rows",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			inst, _, err := a.openInstance(ctx, false)
-			if err != nil {
-				return err
-			}
-			defer inst.Close()
+		RunE: a.withInstance(false, func(ctx context.Context, inst *host.Instance, _ string, args []string) error {
 			key := args[0]
 			mats, err := inst.Store().Materializations(ctx, key, 0)
 			if err != nil {
@@ -123,7 +112,7 @@ func (a *app) assetShowCmd() *cobra.Command {
 			}
 			fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(string(data), "\n", "\n  "))
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().IntVarP(&rows, "rows", "n", 10, "rows to show")
 	return cmd
@@ -199,13 +188,7 @@ func (a *app) runListCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List runs, newest first",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			inst, _, err := a.openInstance(ctx, false)
-			if err != nil {
-				return err
-			}
-			defer inst.Close()
+		RunE: a.withInstance(false, func(ctx context.Context, inst *host.Instance, _ string, _ []string) error {
 			runs, err := inst.Store().Runs(ctx, store.RunFilter{Limit: limit})
 			if err != nil {
 				return err
@@ -220,7 +203,7 @@ func (a *app) runListCmd() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Status, r.Selection, len(r.StepKeys), r.CreatedAt.Local().Format("2006-01-02 15:04:05"), duration(r))
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	cmd.Flags().IntVarP(&limit, "limit", "n", 20, "how many runs to list (0 for all)")
 	return cmd
@@ -242,14 +225,8 @@ func (a *app) runShowCmd() *cobra.Command {
 		Use:   "show RUN_ID",
 		Short: "Show a run: its status, steps, events and logs (a unique prefix of the id is enough)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			inst, _, err := a.openInstance(ctx, false)
-			if err != nil {
-				return err
-			}
-			defer inst.Close()
-			r, err := findRun(cmd, inst, args[0])
+		RunE: a.withInstance(false, func(ctx context.Context, inst *host.Instance, _ string, args []string) error {
+			r, err := findRun(ctx, inst, args[0])
 			if err != nil {
 				return err
 			}
@@ -283,7 +260,7 @@ func (a *app) runShowCmd() *cobra.Command {
 				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", ev.Time.Local().Format("15:04:05.000"), kind, orDash(ev.StepKey), strings.ReplaceAll(text, "\n", "\n\t\t\t"))
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 }
 
@@ -295,8 +272,7 @@ func orDash(s string) string {
 }
 
 // findRun accepts a full run id or a unique prefix of one.
-func findRun(cmd *cobra.Command, inst *host.Instance, id string) (store.Run, error) {
-	ctx := cmd.Context()
+func findRun(ctx context.Context, inst *host.Instance, id string) (store.Run, error) {
 	r, err := inst.Store().Run(ctx, id)
 	if err == nil || !errors.Is(err, store.ErrRunNotFound) {
 		return r, err
