@@ -132,7 +132,7 @@ func TestLoadWorkspaceBadInputs(t *testing.T) {
 		{"unknown import", map[string]string{"importer": wat("bad_import")}, []string{`module "importer"`, "wasmorch.not_a_function", "not a function of ABI version 1"}, nil},
 		{"unknown dep", map[string]string{"lonely": wat("unknown_dep")}, []string{`module "lonely"`, `"lonely"`, `"ghost"`}, nil},
 		{"duplicate key", map[string]string{"first": wat("dup_a"), "second": wat("dup_b")}, []string{`"shared_key"`, `"first"`, `"second"`}, nil},
-		{"cycle", map[string]string{"loop": wat("cycle")}, []string{"cycle", "cyc_a", "cyc_b"}, nil},
+		{"cycle", map[string]string{"loop": wat("cycle")}, []string{"dependency cycle: cyc_a -> cyc_b -> cyc_a", `(module "loop")`}, nil},
 		{"several problems at once", map[string]string{"junk": garbage, "plain": wat("no_exports")}, []string{"2 problems", `module "junk"`, `module "plain"`}, nil},
 	}
 	inst := openInstance(t)

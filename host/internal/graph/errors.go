@@ -153,7 +153,7 @@ func (e *CycleError) Error() string {
 		label = "module"
 	}
 	return fmt.Sprintf("dependency cycle: %s (%s %s); each asset depends on the one before it: remove one of these dependencies",
-		strings.Join(e.Path, " -> "), label, strings.Join(e.Modules, ", "))
+		strings.Join(e.Path, " -> "), label, strings.Join(quoteAll(e.Modules), ", "))
 }
 
 // Unwrap returns ErrInvalidGraph.

@@ -53,6 +53,6 @@ func ExampleNew() {
 
 	// Output:
 	// module "m2": asset "report" depends on "bb", which no module defines; did you mean "b"?
-	// dependency cycle: a -> b -> c -> a (modules m1, m2); each asset depends on the one before it: remove one of these dependencies
+	// dependency cycle: a -> b -> c -> a (modules "m1", "m2"); each asset depends on the one before it: remove one of these dependencies
 	// [a b c a]
 }

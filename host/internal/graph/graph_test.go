@@ -419,7 +419,7 @@ func TestNewCycles(t *testing.T) {
 			name:  "self dependency",
 			nodes: []Node{{Key: "a", Module: "m1", Deps: []string{"a"}}},
 			paths: [][]string{{"a", "a"}},
-			want:  []string{"dependency cycle: a -> a (module m1)" + hint},
+			want:  []string{"dependency cycle: a -> a (module \"m1\")" + hint},
 		},
 		{
 			name: "length 2",
@@ -428,7 +428,7 @@ func TestNewCycles(t *testing.T) {
 				{Key: "b", Module: "m2", Deps: []string{"a"}},
 			},
 			paths: [][]string{{"a", "b", "a"}},
-			want:  []string{"dependency cycle: a -> b -> a (modules m1, m2)" + hint},
+			want:  []string{"dependency cycle: a -> b -> a (modules \"m1\", \"m2\")" + hint},
 		},
 		{
 			// a feeds b, b feeds c, c feeds a: declared as deps in the other direction.
@@ -441,7 +441,7 @@ func TestNewCycles(t *testing.T) {
 				{Key: "out", Module: "m2", Deps: []string{"c", "src"}},
 			},
 			paths: [][]string{{"a", "b", "c", "a"}},
-			want:  []string{"dependency cycle: a -> b -> c -> a (modules m1, m2)" + hint},
+			want:  []string{"dependency cycle: a -> b -> c -> a (modules \"m1\", \"m2\")" + hint},
 		},
 		{
 			// a -> b -> c -> d -> a and a shortcut c -> a: the shortest cycle through a is
@@ -454,7 +454,7 @@ func TestNewCycles(t *testing.T) {
 				{Key: "d", Module: "m", Deps: []string{"c"}},
 			},
 			paths: [][]string{{"a", "b", "c", "a"}},
-			want:  []string{"dependency cycle: a -> b -> c -> a (module m)" + hint},
+			want:  []string{"dependency cycle: a -> b -> c -> a (module \"m\")" + hint},
 		},
 		{
 			name: "two independent cycles",
@@ -465,8 +465,8 @@ func TestNewCycles(t *testing.T) {
 			},
 			paths: [][]string{{"k", "k"}, {"z1", "z2", "z1"}},
 			want: []string{
-				"dependency cycle: k -> k (module n)" + hint,
-				"dependency cycle: z1 -> z2 -> z1 (module m)" + hint,
+				"dependency cycle: k -> k (module \"n\")" + hint,
+				"dependency cycle: z1 -> z2 -> z1 (module \"m\")" + hint,
 			},
 		},
 	}
@@ -507,7 +507,7 @@ func TestNewReportsEveryProblem(t *testing.T) {
 		`module "broken": asset key "Orders//x" is invalid: it has an empty path component (a leading, trailing or doubled '/'); use path components of letters, digits, '_' and '-' (not starting with '-') joined by '/', e.g. "orders/raw"`,
 		`asset "dashboard" is defined by both module "analytics" and module "broken"; asset keys are global across the workspace: rename all but one (for example with a key prefix) or remove a module`,
 		`module "broken": asset "report" depends on "revenu_by_region", which no module defines; did you mean "revenue_by_region"?`,
-		`dependency cycle: loop/a -> loop/b -> loop/a (modules analytics, broken); each asset depends on the one before it: remove one of these dependencies`,
+		`dependency cycle: loop/a -> loop/b -> loop/a (modules "analytics", "broken"); each asset depends on the one before it: remove one of these dependencies`,
 	}
 	if got := messages(t, err); !slices.Equal(got, want) {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

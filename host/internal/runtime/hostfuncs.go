@@ -429,8 +429,6 @@ func (st *callState) inputOpen(ctx context.Context, mod api.Module, s []uint64) 
 	id, code := st.addHandle(&inputHandle{name: name, format: in.Format, val: val})
 	if code != abi.OK {
 		val.Release()
-	}
-	if code != abi.OK {
 		return code
 	}
 	return id
