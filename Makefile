@@ -9,11 +9,24 @@ GUEST_ENV  := GOOS=wasip1 GOARCH=wasm
 GUEST_GO   := $(GUEST_ENV) $(GO) build -buildmode=c-shared -trimpath
 EXAMPLE_WS := testdata/orders/wasmorch.yaml
 
+RUSTC_WASM := RUSTC=/usr/bin/rustc /usr/bin/cargo build --release --target wasm32-wasi --offline --quiet
+CLANG_WASM := clang --target=wasm32-wasi -O2 -mexec-model=reactor -Isdk-c
+
 ORDERS_WASM := testdata/orders/go/orders.wasm
 FAULTS_WASM := testdata/guests/go/faults/faults.wasm
 WAT_SRC     := $(wildcard testdata/guests/wat/*.wat)
 WAT_WASM    := $(WAT_SRC:.wat=.wasm)
-GUESTS      := $(ORDERS_WASM) $(FAULTS_WASM) $(WAT_WASM)
+# Guests in Rust and C join the build once their sources exist.
+CONF_GO     := testdata/conformance/go/conformance.wasm
+CONF_RUST   := $(if $(wildcard testdata/conformance/rust/Cargo.toml),testdata/conformance/rust/conformance.wasm)
+CONF_C      := $(if $(wildcard testdata/conformance/c/conformance.c),testdata/conformance/c/conformance.wasm)
+POLY_GO     := $(if $(wildcard testdata/polyglot/go/*.go),testdata/polyglot/go/raw_orders.wasm)
+POLY_RUST   := $(if $(wildcard testdata/polyglot/rust/Cargo.toml),testdata/polyglot/rust/cleaned_orders.wasm)
+POLY_C      := $(if $(wildcard testdata/polyglot/c/*.c),testdata/polyglot/c/revenue_by_region.wasm)
+GUESTS      := $(ORDERS_WASM) $(FAULTS_WASM) $(WAT_WASM) $(CONF_GO) $(CONF_RUST) $(CONF_C) $(POLY_GO) $(POLY_RUST) $(POLY_C)
+SDK_GO_SRC   = $(wildcard sdk-go/*.go sdk-go/go.*)
+SDK_RUST_SRC = $(shell find sdk-rust -name '*.rs' -o -name Cargo.toml 2>/dev/null)
+SDK_C_SRC    = $(wildcard sdk-c/wasmorch.c sdk-c/wasmorch.h)
 
 .PHONY: all build guests example test test-go test-sdk check bench deps clean
 
@@ -23,13 +36,19 @@ all: build guests
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 or newer is required: see https://go.dev/doc/install"; exit 1; }
 	@$(GO) version | awk '{split($$3,v,"."); sub("go","",v[1]); if (v[1]<1 || (v[1]==1 && v[2]<26)) {print "Go 1.26 or newer is required, found " $$3; exit 1}}'
-	@command -v wat2wasm >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing wabt (wat2wasm) with apt-get"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wabt >/dev/null; \
-	  else \
-	    echo "wat2wasm is missing: run 'sudo apt-get install -y wabt'"; exit 1; \
-	  fi; }
+	@missing=""; \
+	  command -v wat2wasm >/dev/null || missing="$$missing wabt"; \
+	  [ -d /usr/lib/rustlib/wasm32-wasi ] && [ -x /usr/bin/cargo ] || missing="$$missing rustc cargo libstd-rust-dev-wasm32"; \
+	  [ -e /usr/lib/wasm32-wasi/libc.a ] && command -v clang >/dev/null && command -v wasm-ld >/dev/null || missing="$$missing clang lld wasi-libc"; \
+	  ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1 || missing="$$missing libclang-rt-14-dev-wasm32"; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then \
+	      echo "installing with apt-get:$$missing"; \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	    else \
+	      echo "missing toolchains: run 'sudo apt-get install -y$$missing'"; exit 1; \
+	    fi; \
+	  fi
 
 build: $(BIN)
 
@@ -39,14 +58,32 @@ $(BIN): $(shell find abi host cli cmd -name '*.go' -not -name '*_test.go') go.mo
 ## guests: build every .wasm module used by the example and the tests, from source.
 guests: deps $(GUESTS)
 
-$(ORDERS_WASM): $(wildcard testdata/orders/go/*.go testdata/orders/go/*.csv testdata/orders/go/go.*) $(wildcard sdk-go/*.go sdk-go/go.*)
+$(ORDERS_WASM): $(wildcard testdata/orders/go/*.go testdata/orders/go/*.csv testdata/orders/go/go.*) $(SDK_GO_SRC)
 	cd testdata/orders/go && $(GUEST_GO) -o orders.wasm .
 
-$(FAULTS_WASM): $(wildcard testdata/guests/go/faults/*.go testdata/guests/go/faults/go.*) $(wildcard sdk-go/*.go sdk-go/go.*)
+$(FAULTS_WASM): $(wildcard testdata/guests/go/faults/*.go testdata/guests/go/faults/go.*) $(SDK_GO_SRC)
 	cd testdata/guests/go/faults && $(GUEST_GO) -o faults.wasm .
 
 %.wasm: %.wat
 	wat2wasm $< -o $@
+
+$(CONF_GO): $(wildcard testdata/conformance/go/*.go testdata/conformance/go/go.*) $(SDK_GO_SRC)
+	cd testdata/conformance/go && $(GUEST_GO) -o conformance.wasm .
+
+testdata/conformance/rust/conformance.wasm: $(shell find testdata/conformance/rust -name '*.rs' -o -name 'Cargo.*' 2>/dev/null | grep -v /target/) $(SDK_RUST_SRC)
+	cd testdata/conformance/rust && $(RUSTC_WASM) && cp target/wasm32-wasi/release/conformance.wasm conformance.wasm
+
+testdata/conformance/c/conformance.wasm: testdata/conformance/c/conformance.c $(SDK_C_SRC)
+	$(CLANG_WASM) -o $@ testdata/conformance/c/conformance.c sdk-c/wasmorch.c
+
+testdata/polyglot/go/raw_orders.wasm: $(wildcard testdata/polyglot/go/*.go testdata/polyglot/go/go.* testdata/polyglot/go/*.csv) $(SDK_GO_SRC)
+	cd testdata/polyglot/go && $(GUEST_GO) -o raw_orders.wasm .
+
+testdata/polyglot/rust/cleaned_orders.wasm: $(shell find testdata/polyglot/rust -name '*.rs' -o -name 'Cargo.*' 2>/dev/null | grep -v /target/) $(SDK_RUST_SRC)
+	cd testdata/polyglot/rust && $(RUSTC_WASM) && cp target/wasm32-wasi/release/cleaned_orders.wasm cleaned_orders.wasm
+
+testdata/polyglot/c/revenue_by_region.wasm: $(wildcard testdata/polyglot/c/*.c) $(SDK_C_SRC)
+	$(CLANG_WASM) -o $@ testdata/polyglot/c/revenue_by_region.c sdk-c/wasmorch.c
 
 ## example: build everything, materialize the orders pipeline, and show where to look.
 example: build guests

@@ -98,8 +98,11 @@ const (
 // outputResult is the name of an asset's single output.
 const outputResult = "result"
 
-// invocationKindAsset is the invocation "kind" of an asset step, the only kind this SDK runs.
-const invocationKindAsset = "asset"
+// Invocation kinds this SDK runs (ABI.md section 8).
+const (
+	invocationKindAsset = "asset"
+	invocationKindOp    = "op"
+)
 
 // reservedMetadataKeys are the metadata entries the host adds itself; metadata_add refuses them
 // (ABI.md section 4.4). The test Context refuses them too, so native tests catch the mistake.

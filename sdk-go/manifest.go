@@ -19,6 +19,7 @@ type manifestJSON struct {
 	ABIVersion int             `json:"abi_version"`
 	SDK        sdkJSON         `json:"sdk"`
 	Assets     []manifestAsset `json:"assets,omitempty"`
+	Ops        []manifestOp    `json:"ops,omitempty"`
 }
 
 type sdkJSON struct {
@@ -57,7 +58,7 @@ func (r *registry) manifest() ([]byte, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.assets) == 0 {
+	if len(r.assets) == 0 && len(r.ops) == 0 {
 		return nil, errNoAssets
 	}
 	m := manifestJSON{
@@ -89,6 +90,9 @@ func (r *registry) manifest() ([]byte, error) {
 			ma.Output.Schema = s
 		}
 		m.Assets = append(m.Assets, ma)
+	}
+	for _, o := range r.ops {
+		m.Ops = append(m.Ops, o.manifest())
 	}
 	data, err := json.Marshal(m)
 	if err != nil {

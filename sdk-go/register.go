@@ -170,26 +170,33 @@ func (a *assetDef) problem(msgFormat string, args ...any) {
 type registrationError struct {
 	asset   string
 	problem string
+	kind    string // "" for an asset, "op" for an op
 }
 
 func (e *registrationError) Error() string {
-	return fmt.Sprintf("asset %q: %s", e.asset, e.problem)
+	kind := e.kind
+	if kind == "" {
+		kind = "asset"
+	}
+	return fmt.Sprintf("%s %q: %s", kind, e.asset, e.problem)
 }
 
 // registry holds the assets a module defines. The guest uses defaultRegistry; tests build their
 // own.
 type registry struct {
-	mu     sync.Mutex
-	assets []*assetDef
-	byKey  map[string]*assetDef
-	seen   map[string]bool // every key passed to Asset, valid or not, to report duplicates
-	errs   []error
+	mu        sync.Mutex
+	assets    []*assetDef
+	byKey     map[string]*assetDef
+	ops       []*opDef
+	opsByName map[string]*opDef
+	seen      map[string]bool // every key passed to Asset, valid or not, to report duplicates
+	errs      []error
 }
 
 var defaultRegistry = newRegistry()
 
 func newRegistry() *registry {
-	return &registry{byKey: map[string]*assetDef{}, seen: map[string]bool{}}
+	return &registry{byKey: map[string]*assetDef{}, opsByName: map[string]*opDef{}, seen: map[string]bool{}}
 }
 
 var (
@@ -373,4 +380,4 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-var errNoAssets = errors.New("the module registers no assets; call wasmorch.Asset from an init function of the main package")
+var errNoAssets = errors.New("the module registers no assets or ops; call wasmorch.Asset or wasmorch.Op from an init function of the main package")

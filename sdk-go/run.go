@@ -74,19 +74,22 @@ func (d *dispatcher) step(r *registry) error {
 	if err != nil {
 		return fmt.Errorf("wasmorch: reading the invocation: %w", err)
 	}
-	if inv.Kind != invocationKindAsset {
-		return fmt.Errorf("wasmorch: the invocation is for %s %q, but this SDK runs assets only", inv.Kind, inv.Name)
-	}
-	a, err := r.lookup(inv.Name)
-	if err != nil {
-		return fmt.Errorf("wasmorch: %w", err)
-	}
-
 	ctx := newContext(hostSink{d.h})
 	ctx.runID, ctx.assetKey, ctx.stepKey = inv.RunID, inv.Name, inv.StepKey
 	ctx.partitionKey, ctx.attempt, ctx.alloc = inv.PartitionKey, inv.Attempt, d.mem
 	if len(inv.Config) > 0 && string(inv.Config) != "null" {
 		ctx.config = inv.Config // json.RawMessage copies, so this does not alias the scratch buffer
+	}
+	switch inv.Kind {
+	case invocationKindAsset:
+	case invocationKindOp:
+		return d.stepOp(r, inv.Name, ctx)
+	default:
+		return fmt.Errorf("wasmorch: the invocation is for %s %q, but this SDK runs assets and ops only", inv.Kind, inv.Name)
+	}
+	a, err := r.lookup(inv.Name)
+	if err != nil {
+		return fmt.Errorf("wasmorch: %w", err)
 	}
 
 	args := make([]reflect.Value, 1+len(a.ins))
@@ -328,14 +331,20 @@ func concatRecords(schema *arrow.Schema, batches []arrow.Record, mem memory.Allo
 // writeResult writes the function's result as the asset's output and closes it. It releases an
 // Arrow result, which the function handed over.
 func (d *dispatcher) writeResult(a *assetDef, v reflect.Value) error {
-	switch a.out {
+	return d.writeValue(outputResult, a.out, v)
+}
+
+// writeValue writes v, of kind k, as the output name and closes it. It releases an Arrow value,
+// which the function handed over.
+func (d *dispatcher) writeValue(name string, k valueKind, v reflect.Value) error {
+	switch k {
 	case kindRecord:
 		if v.IsNil() {
 			return errors.New("the function returned a nil arrow.Record and a nil error")
 		}
 		rec := v.Interface().(arrow.Record)
 		defer rec.Release()
-		return d.writeArrow(rec.Schema(), func(w *ipc.Writer, _ func() error) error {
+		return d.writeArrow(name, rec.Schema(), func(w *ipc.Writer, _ func() error) error {
 			return w.Write(rec)
 		})
 
@@ -345,7 +354,7 @@ func (d *dispatcher) writeResult(a *assetDef, v reflect.Value) error {
 		}
 		rr := v.Interface().(array.RecordReader)
 		defer rr.Release()
-		return d.writeArrow(rr.Schema(), func(w *ipc.Writer, flush func() error) error {
+		return d.writeArrow(name, rr.Schema(), func(w *ipc.Writer, flush func() error) error {
 			for rr.Next() {
 				if err := w.Write(rr.Record()); err != nil {
 					return err
@@ -359,17 +368,17 @@ func (d *dispatcher) writeResult(a *assetDef, v reflect.Value) error {
 		})
 
 	case kindBytes:
-		return d.writeWhole(formatBytes, v.Bytes())
+		return d.writeWhole(name, formatBytes, v.Bytes())
 	}
 	js, err := json.Marshal(v.Interface())
 	if err != nil {
 		return fmt.Errorf("encoding the result as JSON: %w", err)
 	}
-	return d.writeWhole(formatJSON, js)
+	return d.writeWhole(name, formatJSON, js)
 }
 
-func (d *dispatcher) openOutput(f format) (int32, error) {
-	handle := d.h.outputOpen(outputResult, f)
+func (d *dispatcher) openOutput(name string, f format) (int32, error) {
+	handle := d.h.outputOpen(name, f)
 	if handle < 0 {
 		return 0, hostError(d.h, "output_open", int64(handle))
 	}
@@ -383,8 +392,8 @@ func (d *dispatcher) closeOutput(handle int32) error {
 	return nil
 }
 
-func (d *dispatcher) writeWhole(f format, data []byte) error {
-	handle, err := d.openOutput(f)
+func (d *dispatcher) writeWhole(name string, f format, data []byte) error {
+	handle, err := d.openOutput(name, f)
 	if err != nil {
 		return err
 	}
@@ -396,10 +405,10 @@ func (d *dispatcher) writeWhole(f format, data []byte) error {
 	return d.closeOutput(handle)
 }
 
-// writeArrow opens the output as Arrow and lets body write record batches to an IPC stream
+// writeArrow opens the output name as Arrow and lets body write record batches to an IPC stream
 // writer; flush hands what is buffered to the host.
-func (d *dispatcher) writeArrow(schema *arrow.Schema, body func(w *ipc.Writer, flush func() error) error) error {
-	handle, err := d.openOutput(formatArrow)
+func (d *dispatcher) writeArrow(name string, schema *arrow.Schema, body func(w *ipc.Writer, flush func() error) error) error {
+	handle, err := d.openOutput(name, formatArrow)
 	if err != nil {
 		return err
 	}

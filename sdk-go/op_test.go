@@ -1,0 +1,77 @@
+package wasmorch
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v15/arrow/memory"
+)
+
+func split(_ *Context, ns []int) (evens, odds []int, err error) {
+	evens, odds = []int{}, []int{}
+	for _, n := range ns {
+		if n%2 == 0 {
+			evens = append(evens, n)
+		} else {
+			odds = append(odds, n)
+		}
+	}
+	return evens, odds, nil
+}
+
+func TestOpWritesEveryOutputByName(t *testing.T) {
+	r := newRegistry()
+	r.addOp("split", split, []OpOption{OpInputs("in"), OpOutputs("evens", "odds")})
+	if errs := r.problems(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	inv := invocation("split", nil)
+	inv["kind"] = "op"
+	h := newFakeHost(t, inv)
+	h.anyOutput = true
+	h.addInput("in", formatJSON, []byte(`[1, 2, 3, 4, 6]`))
+	runOK(t, r, h, memory.DefaultAllocator)
+	for name, want := range map[string]string{"evens": "[2,4,6]", "odds": "[1,3]"} {
+		out := h.outputs[name]
+		if out == nil || out.format != formatJSON || out.data.String() != want || !out.closed {
+			t.Errorf("output %s = %+v, want %s, closed", name, out, want)
+		}
+	}
+}
+
+func TestOpManifestAndProblems(t *testing.T) {
+	r := newRegistry()
+	r.addOp("split", split, []OpOption{OpInputs("in"), OpOutputs("evens", "odds"), OpDescription("even/odd")})
+	data, err := r.manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Ops []manifestOp `json:"ops"`
+	}
+	json.Unmarshal(data, &m)
+	if len(m.Ops) != 1 || m.Ops[0].Name != "split" || len(m.Ops[0].Outs) != 2 || m.Ops[0].Outs[1].Name != "odds" || m.Ops[0].Ins[0].Format != "json" {
+		t.Fatalf("manifest ops = %s", data)
+	}
+
+	bad := newRegistry()
+	bad.addOp("split", split, []OpOption{OpInputs("in"), OpOutputs("evens")})
+	bad.addOp("1bad", func(*Context) (int, error) { return 0, nil }, nil)
+	_, err = bad.manifest()
+	for _, want := range []string{
+		`op "split": the function func(*wasmorch.Context, []int) ([]int, []int, error) must return one value per output (evens) and then an error`,
+		`op "1bad": invalid op name "1bad"`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want %q", err, want)
+		}
+	}
+
+	inv := invocation("nope", nil)
+	inv["kind"] = "op"
+	h := newFakeHost(t, inv)
+	if st := r.run(h, memory.DefaultAllocator); st != runFailure || !strings.Contains(h.errorText(), `no op "nope" (it defines: split)`) {
+		t.Errorf("unknown op: status %d, error %q", st, h.errorText())
+	}
+}
