@@ -58,7 +58,9 @@ $(BIN): $(shell find abi host cli cmd -name '*.go' -not -name '*_test.go') go.mo
 ## guests: build every .wasm module used by the example and the tests, from source.
 guests: deps $(GUESTS)
 
-$(ORDERS_WASM): $(wildcard testdata/orders/go/*.go testdata/orders/go/*.csv testdata/orders/go/go.*) $(SDK_GO_SRC)
+ORDERS_SRC = $(wildcard testdata/orders/go/*.go testdata/orders/go/go.* testdata/orders/go/pipeline/*)
+
+$(ORDERS_WASM): $(ORDERS_SRC) $(SDK_GO_SRC)
 	cd testdata/orders/go && $(GUEST_GO) -o orders.wasm .
 
 $(FAULTS_WASM): $(wildcard testdata/guests/go/faults/*.go testdata/guests/go/faults/go.*) $(SDK_GO_SRC)
@@ -76,7 +78,7 @@ testdata/conformance/rust/conformance.wasm: $(shell find testdata/conformance/ru
 testdata/conformance/c/conformance.wasm: testdata/conformance/c/conformance.c $(SDK_C_SRC)
 	$(CLANG_WASM) -o $@ testdata/conformance/c/conformance.c sdk-c/wasmorch.c
 
-testdata/polyglot/go/raw_orders.wasm: $(wildcard testdata/polyglot/go/*.go testdata/polyglot/go/go.* testdata/polyglot/go/*.csv) $(SDK_GO_SRC)
+testdata/polyglot/go/raw_orders.wasm: $(wildcard testdata/polyglot/go/*.go testdata/polyglot/go/go.*) $(ORDERS_SRC) $(SDK_GO_SRC)
 	cd testdata/polyglot/go && $(GUEST_GO) -o raw_orders.wasm .
 
 testdata/polyglot/rust/cleaned_orders.wasm: $(shell find testdata/polyglot/rust -name '*.rs' -o -name 'Cargo.*' 2>/dev/null | grep -v /target/) $(SDK_RUST_SRC)

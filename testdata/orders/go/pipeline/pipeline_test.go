@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"encoding/json"
@@ -39,7 +39,7 @@ func newCtx(t *testing.T, opts ...wasmorch.TestOption) *wasmorch.Context {
 
 func TestRawOrders(t *testing.T) {
 	ctx := newCtx(t, wasmorch.WithAssetKey("raw_orders"))
-	rec, err := rawOrders(ctx)
+	rec, err := RawOrders(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestRawOrders(t *testing.T) {
 
 func TestRawOrdersConfigCSV(t *testing.T) {
 	csv := "Order_ID,Customer,Region,Amount,Order_Date\n100,Zoe,east,1.25,2026-02-01\n101,,west,,\n"
-	rec, err := rawOrders(newCtx(t, wasmorch.WithConfig(rawOrdersConfig{CSV: csv})))
+	rec, err := RawOrders(newCtx(t, wasmorch.WithConfig(rawOrdersConfig{CSV: csv})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestRawOrdersErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec, err := rawOrders(newCtx(t, wasmorch.WithConfigJSON(mustJSON(t, map[string]string{"csv": tt.csv}))))
+			rec, err := RawOrders(newCtx(t, wasmorch.WithConfigJSON(mustJSON(t, map[string]string{"csv": tt.csv}))))
 			if err == nil {
 				rec.Release()
 				t.Fatal("no error")
@@ -113,12 +113,12 @@ func TestRawOrdersErrors(t *testing.T) {
 
 func TestCleanedOrders(t *testing.T) {
 	ctx := newCtx(t)
-	raw, err := rawOrders(ctx)
+	raw, err := RawOrders(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer raw.Release()
-	rec, err := cleanedOrders(ctx, raw)
+	rec, err := CleanedOrders(ctx, raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,12 +154,12 @@ func TestCleanedOrders(t *testing.T) {
 func TestCleanedOrdersDropsEverything(t *testing.T) {
 	csv := "Order_ID,Customer,Region,Amount,Order_Date\n,A,north,1.00,d\n2,B,south,,d\n"
 	ctx := newCtx(t, wasmorch.WithConfig(rawOrdersConfig{CSV: csv}))
-	raw, err := rawOrders(ctx)
+	raw, err := RawOrders(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer raw.Release()
-	rec, err := cleanedOrders(ctx, raw)
+	rec, err := CleanedOrders(ctx, raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,19 +171,19 @@ func TestCleanedOrdersDropsEverything(t *testing.T) {
 
 func TestRevenueByRegion(t *testing.T) {
 	ctx := newCtx(t, wasmorch.WithAssetKey("revenue_by_region"))
-	raw, err := rawOrders(ctx)
+	raw, err := RawOrders(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer raw.Release()
-	cleaned, err := cleanedOrders(ctx, raw)
+	cleaned, err := CleanedOrders(ctx, raw)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cleaned.Release()
 
 	ctx = newCtx(t, wasmorch.WithAssetKey("revenue_by_region"))
-	rec, err := revenueByRegion(ctx, cleaned)
+	rec, err := RevenueByRegion(ctx, cleaned)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,13 +217,14 @@ func TestRevenueByRegionNeedsColumns(t *testing.T) {
 	defer b.Release()
 	rec := b.NewRecord()
 	defer rec.Release()
-	_, err := revenueByRegion(wasmorch.NewTestContext(), rec)
+	_, err := RevenueByRegion(wasmorch.NewTestContext(), rec)
 	if err == nil || err.Error() != `want exactly one column "amount", got columns ["region"]` {
 		t.Errorf("error = %v", err)
 	}
 }
 
 func TestManifest(t *testing.T) {
+	Register() // what the orders guest's init does
 	data, err := wasmorch.Manifest()
 	if err != nil {
 		t.Fatal(err)

@@ -1,12 +1,10 @@
-// Command orders is Dagster's orders tutorial as a wasmorch guest: raw_orders reads a CSV,
+// Package pipeline is Dagster's orders tutorial as wasmorch assets: raw_orders reads a CSV,
 // cleaned_orders drops incomplete rows, and revenue_by_region sums the amounts per region.
+// The orders guest (../main.go) registers all three; the polyglot example registers only
+// raw_orders from here and takes the other two from Rust and C.
 //
-// Build:
-//
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o ../../../build/wasm/orders.wasm .
-//
-// The expected values are in EXPECTED.md; orders_test.go checks them natively.
-package main
+// The expected values are in ../EXPECTED.md; pipeline_test.go checks them natively.
+package pipeline
 
 import (
 	_ "embed"
@@ -43,37 +41,43 @@ var revenueSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "revenue", Type: arrow.PrimitiveTypes.Float64, Nullable: false},
 }, nil)
 
-func init() {
-	wasmorch.Asset("raw_orders", rawOrders,
-		wasmorch.Group("orders"),
-		wasmorch.Description("Orders as they come from the shop's CSV export."),
-		wasmorch.Schema(rawOrdersSchema),
-		wasmorch.ConfigSchema(`{"type": "object", "additionalProperties": false, "properties": {
+// Register registers the named assets of the pipeline (all three when none are named).
+func Register(keys ...string) {
+	want := func(k string) bool { return len(keys) == 0 || slices.Contains(keys, k) }
+	if want("raw_orders") {
+		wasmorch.Asset("raw_orders", RawOrders,
+			wasmorch.Group("orders"),
+			wasmorch.Description("Orders as they come from the shop's CSV export."),
+			wasmorch.Schema(rawOrdersSchema),
+			wasmorch.ConfigSchema(`{"type": "object", "additionalProperties": false, "properties": {
 			"csv": {"type": "string", "description": "CSV text to read instead of the embedded orders.csv"}}}`),
-	)
-	wasmorch.Asset("cleaned_orders", cleanedOrders,
-		wasmorch.Ins("raw_orders"),
-		wasmorch.Group("orders"),
-		wasmorch.Description("Orders with a missing order ID or amount dropped, and lower-case column names."),
-		wasmorch.Schema(lowerCaseSchema(rawOrdersSchema)),
-	)
-	wasmorch.Asset("revenue_by_region", revenueByRegion,
-		wasmorch.Ins("cleaned_orders"),
-		wasmorch.Group("orders"),
-		wasmorch.Description("Sum of order amounts per region, sorted by region."),
-		wasmorch.Schema(revenueSchema),
-	)
+		)
+	}
+	if want("cleaned_orders") {
+		wasmorch.Asset("cleaned_orders", CleanedOrders,
+			wasmorch.Ins("raw_orders"),
+			wasmorch.Group("orders"),
+			wasmorch.Description("Orders with a missing order ID or amount dropped, and lower-case column names."),
+			wasmorch.Schema(lowerCaseSchema(rawOrdersSchema)),
+		)
+	}
+	if want("revenue_by_region") {
+		wasmorch.Asset("revenue_by_region", RevenueByRegion,
+			wasmorch.Ins("cleaned_orders"),
+			wasmorch.Group("orders"),
+			wasmorch.Description("Sum of order amounts per region, sorted by region."),
+			wasmorch.Schema(revenueSchema),
+		)
+	}
 }
-
-func main() {}
 
 type rawOrdersConfig struct {
 	CSV string `json:"csv"`
 }
 
-// rawOrders parses the orders CSV. An empty cell is a null; a cell that should be a number and
+// RawOrders parses the orders CSV. An empty cell is a null; a cell that should be a number and
 // is not fails the asset, naming the line and column.
-func rawOrders(ctx *wasmorch.Context) (arrow.Record, error) {
+func RawOrders(ctx *wasmorch.Context) (arrow.Record, error) {
 	var cfg rawOrdersConfig
 	if err := ctx.Config(&cfg); err != nil {
 		return nil, err
@@ -161,9 +165,9 @@ func appendFloat(b *array.Float64Builder, cell string) error {
 	return nil
 }
 
-// cleanedOrders drops the rows whose order_id or amount is null and lower-cases every column
+// CleanedOrders drops the rows whose order_id or amount is null and lower-cases every column
 // name. It copies whole runs of kept rows, so it works for any column types.
-func cleanedOrders(ctx *wasmorch.Context, raw arrow.Record) (arrow.Record, error) {
+func CleanedOrders(ctx *wasmorch.Context, raw arrow.Record) (arrow.Record, error) {
 	schema := lowerCaseSchema(raw.Schema())
 	id, err := columnIndex(schema, "order_id")
 	if err != nil {
@@ -225,10 +229,10 @@ func keepRuns(ctx *wasmorch.Context, col arrow.Array, runs [][2]int64) (arrow.Ar
 	return array.Concatenate(parts, ctx.Allocator())
 }
 
-// revenueByRegion sums amount per region, sorted by region. Amounts are summed in whole cents,
+// RevenueByRegion sums amount per region, sorted by region. Amounts are summed in whole cents,
 // so the totals are exact and equal the decimal values in EXPECTED.md; rows without a region
 // count under "unknown".
-func revenueByRegion(ctx *wasmorch.Context, orders arrow.Record) (arrow.Record, error) {
+func RevenueByRegion(ctx *wasmorch.Context, orders arrow.Record) (arrow.Record, error) {
 	ri, err := columnIndex(orders.Schema(), "region")
 	if err != nil {
 		return nil, err
