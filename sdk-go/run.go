@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"runtime"
 	"runtime/debug"
 	"slices"
 
@@ -363,6 +364,10 @@ func (d *dispatcher) writeValue(name string, k valueKind, v reflect.Value) error
 				if err := flush(); err != nil {
 					return err
 				}
+				// Go on wasm runs one thread and a step never blocks, so the GC's background
+				// workers only run when the goroutine yields; without this, a long stream
+				// outgrows the memory limit with garbage the GC never finished collecting.
+				runtime.Gosched()
 			}
 			return rr.Err()
 		})

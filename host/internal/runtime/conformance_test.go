@@ -463,7 +463,7 @@ func rowsOf(t *testing.T, recs []arrow.Record) [][]any {
 // ---- the large table ----
 
 const (
-	largeBatches   = 80
+	largeBatches   = 200
 	largeBatchRows = 24 << 10 // about 1 MiB per batch: 8-byte ints, 32-byte strings, offsets
 )
 
