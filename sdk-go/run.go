@@ -249,6 +249,8 @@ func (r *inputReader) Read(p []byte) (int, error) {
 			return 0, io.EOF
 		}
 		r.left = n
+		// A new chunk is about one record batch: let the GC's workers run (see writeValue).
+		runtime.Gosched()
 	}
 	if len(p) == 0 {
 		return 0, nil
