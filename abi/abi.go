@@ -177,6 +177,7 @@ const (
 	FnInputNext      = "input_next"
 	FnInputRead      = "input_read"
 	FnInputClose     = "input_close"
+	FnInputPartition = "input_partition_key"
 	FnOutputOpen     = "output_open"
 	FnOutputWrite    = "output_write"
 	FnOutputMetadata = "output_metadata"
@@ -206,6 +207,7 @@ var Imports = []Func{
 	sig(FnInputNext, []ValueType{I32}, I64),
 	sig(FnInputRead, []ValueType{I32, I32, I32}, I32),
 	sig(FnInputClose, []ValueType{I32}, I32),
+	sig(FnInputPartition, []ValueType{I32, I32, I32}, I32),
 	sig(FnOutputOpen, []ValueType{I32, I32, I32}, I32),
 	sig(FnOutputWrite, []ValueType{I32, I32, I32}, I32),
 	sig(FnOutputMetadata, []ValueType{I32, I32, I32}, I32),

@@ -44,6 +44,12 @@ func hostInputRead(handle int32, buf unsafe.Pointer, bufLen uint32) int32
 //go:wasmimport wasmorch input_close
 func hostInputClose(handle int32) int32
 
+// hostInputPartitionKey is declared for the drift test; the SDK will use it when partitioned
+// inputs arrive (ABI.md 4.3), and until then the linker drops the unused import.
+//
+//go:wasmimport wasmorch input_partition_key
+func hostInputPartitionKey(handle int32, buf unsafe.Pointer, n uint32) int32
+
 //go:wasmimport wasmorch output_open
 func hostOutputOpen(name unsafe.Pointer, nameLen uint32, format int32) int32
 

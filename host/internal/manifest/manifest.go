@@ -31,6 +31,8 @@ type Manifest struct {
 	Ops        []Op     `json:"ops,omitempty"`
 	Checks     []Check  `json:"checks,omitempty"`
 	Sensors    []Sensor `json:"sensors,omitempty"`
+	Graphs     []Graph  `json:"graphs,omitempty"`
+	Jobs       []Job    `json:"jobs,omitempty"`
 }
 
 // SDK names the guest SDK that produced the manifest.
@@ -53,13 +55,15 @@ type Asset struct {
 	Resources    []string          `json:"resources,omitempty"`
 	IOManager    string            `json:"io_manager,omitempty"`
 	CodeVersion  string            `json:"code_version,omitempty"`
+	RetryPolicy  *RetryPolicy      `json:"retry_policy,omitempty"`
 }
 
 // AssetIn is a named input of an asset, loaded from an upstream asset.
 type AssetIn struct {
-	Name   string `json:"name"`
-	Asset  string `json:"asset,omitempty"`
-	Format string `json:"format,omitempty"`
+	Name             string          `json:"name"`
+	Asset            string          `json:"asset,omitempty"`
+	Format           string          `json:"format,omitempty"`
+	PartitionMapping json.RawMessage `json:"partition_mapping,omitempty"`
 }
 
 // Output describes an asset's single output.
@@ -91,6 +95,7 @@ type Op struct {
 	Outs         []OpOut           `json:"outs,omitempty"`
 	ConfigSchema json.RawMessage   `json:"config_schema,omitempty"`
 	Resources    []string          `json:"resources,omitempty"`
+	RetryPolicy  *RetryPolicy      `json:"retry_policy,omitempty"`
 }
 
 // OpIn is an op input.
@@ -229,8 +234,8 @@ func (m *Manifest) validate(p *problems) {
 	} else if m.ABIVersion < abi.MinVersion || m.ABIVersion > abi.MaxVersion {
 		p.add("abi_version", "%d is not supported by this host (supports %d..%d)", m.ABIVersion, abi.MinVersion, abi.MaxVersion)
 	}
-	if len(m.Assets)+len(m.Ops)+len(m.Checks)+len(m.Sensors) == 0 {
-		p.add("", "the module defines no assets, ops, checks or sensors")
+	if len(m.Assets)+len(m.Ops)+len(m.Checks)+len(m.Sensors)+len(m.Graphs)+len(m.Jobs) == 0 {
+		p.add("", "the module defines no assets, ops, checks, sensors, graphs or jobs")
 	}
 	keys := map[string]int{}
 	for i, a := range m.Assets {
@@ -269,6 +274,7 @@ func (m *Manifest) validate(p *problems) {
 			if in.Asset == a.Key || (in.Asset == "" && in.Name == a.Key) {
 				p.add(ip, "asset %q cannot depend on itself", a.Key)
 			}
+			checkMapping(p, ip+".partition_mapping", in.PartitionMapping)
 		}
 		for j, d := range a.Deps {
 			if !ValidAssetKey(d) {
@@ -296,6 +302,7 @@ func (m *Manifest) validate(p *problems) {
 		if a.IOManager != "" && !ValidName(a.IOManager) {
 			p.add(where+".io_manager", "%q is not a valid IO manager key", a.IOManager)
 		}
+		checkRetry(p, where+".retry_policy", a.RetryPolicy)
 	}
 	opNames := map[string]bool{}
 	for i, o := range m.Ops {
@@ -330,6 +337,7 @@ func (m *Manifest) validate(p *problems) {
 		}
 		checkJSONSchema(p, path+".config_schema", o.ConfigSchema)
 		checkNames(p, path+".resources", o.Resources)
+		checkRetry(p, path+".retry_policy", o.RetryPolicy)
 	}
 	checkNamesSeen := map[string]bool{}
 	for i, c := range m.Checks {
@@ -348,6 +356,7 @@ func (m *Manifest) validate(p *problems) {
 		checkJSONSchema(p, path+".config_schema", c.ConfigSchema)
 		checkNames(p, path+".resources", c.Resources)
 	}
+	m.validateGraphsAndJobs(p)
 	sensorNames := map[string]bool{}
 	for i, s := range m.Sensors {
 		path := fmt.Sprintf("sensors[%d]", i)
@@ -463,4 +472,58 @@ func (a *Asset) Upstreams() []string {
 		}
 	}
 	return out
+}
+
+// RetryPolicy says how often and when a failed step is tried again.
+type RetryPolicy struct {
+	MaxRetries   int     `json:"max_retries,omitempty"`
+	DelaySeconds float64 `json:"delay_seconds,omitempty"`
+	Backoff      string  `json:"backoff,omitempty"`
+	Jitter       string  `json:"jitter,omitempty"`
+}
+
+// Graph wires ops and other graphs into named nodes.
+type Graph struct {
+	Name        string      `json:"name"`
+	Description string      `json:"description,omitempty"`
+	Ins         []GraphIn   `json:"ins,omitempty"`
+	Nodes       []GraphNode `json:"nodes"`
+	Outs        []GraphOut  `json:"outs,omitempty"`
+}
+
+// GraphIn is an input of a graph.
+type GraphIn struct {
+	Name string `json:"name"`
+}
+
+// GraphNode is one use of an op or graph inside a graph.
+type GraphNode struct {
+	Name   string                   `json:"name"`
+	Op     string                   `json:"op"`
+	Ins    map[string]GraphNodeFrom `json:"ins,omitempty"`
+	Config json.RawMessage          `json:"config,omitempty"`
+}
+
+// GraphNodeFrom says where a node input comes from: another node's output or a graph input.
+type GraphNodeFrom struct {
+	Node       string `json:"node,omitempty"`
+	Output     string `json:"output,omitempty"`
+	GraphInput string `json:"graph_input,omitempty"`
+}
+
+// GraphOut exposes a node's output as an output of the graph.
+type GraphOut struct {
+	Name   string `json:"name"`
+	Node   string `json:"node"`
+	Output string `json:"output"`
+}
+
+// Job is a named asset selection or graph to run, with default run config.
+type Job struct {
+	Name        string            `json:"name"`
+	Description string            `json:"description,omitempty"`
+	Selection   string            `json:"selection,omitempty"`
+	Graph       string            `json:"graph,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
+	Config      json.RawMessage   `json:"config,omitempty"`
 }

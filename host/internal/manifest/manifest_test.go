@@ -53,7 +53,7 @@ func TestParseErrors(t *testing.T) {
 		{"not an object", `[1]`, []string{"manifest: expected object, got array"}},
 		{"missing version", `{"assets": [{"key": "x"}]}`, []string{"abi_version: is required"}},
 		{"future version", `{"abi_version": 2, "assets": [{"key": "x"}]}`, []string{"abi_version: 2 is not supported by this host (supports 1..1)"}},
-		{"nothing defined", `{"abi_version": 1}`, []string{"defines no assets, ops, checks or sensors"}},
+		{"nothing defined", `{"abi_version": 1}`, []string{"defines no assets, ops, checks, sensors, graphs or jobs"}},
 		{"unknown field with path", `{"abi_version": 1, "assets": [{"key": "x"}, {"key": "y", "inz": []}]}`,
 			[]string{"assets[1].inz: unknown field (known fields: code_version, config_schema, deps"}},
 		{"wrong type with path", `{"abi_version": 1, "assets": [{"key": "x", "ins": [{"name": 3}]}]}`,

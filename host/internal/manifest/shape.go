@@ -20,6 +20,7 @@ var (
 	anyShape    = &shape{kind: "any"}
 	strShape    = &shape{kind: "string"}
 	numShape    = &shape{kind: "number"}
+	floatShape  = &shape{kind: "float"}
 	boolShape   = &shape{kind: "bool"}
 	strList     = &shape{kind: "array", elem: strShape, null: true}
 	strMap      = &shape{kind: "map", elem: strShape, null: true}
@@ -29,12 +30,16 @@ var (
 func obj(fields map[string]*shape) *shape { return &shape{kind: "object", fields: fields} }
 func list(elem *shape) *shape             { return &shape{kind: "array", elem: elem, null: true} }
 
+var retryShape = &shape{kind: "object", null: true, fields: map[string]*shape{
+	"max_retries": numShape, "delay_seconds": floatShape, "backoff": strShape, "jitter": strShape,
+}}
+
 var manifestShape = obj(map[string]*shape{
 	"abi_version": numShape,
 	"sdk":         {kind: "object", null: true, fields: map[string]*shape{"name": strShape, "version": strShape}},
 	"assets": list(obj(map[string]*shape{
 		"key":         strShape,
-		"ins":         list(obj(map[string]*shape{"name": strShape, "asset": strShape, "format": strShape})),
+		"ins":         list(obj(map[string]*shape{"name": strShape, "asset": strShape, "format": strShape, "partition_mapping": schemaShape})),
 		"deps":        strList,
 		"group":       strShape,
 		"description": strShape,
@@ -52,6 +57,7 @@ var manifestShape = obj(map[string]*shape{
 		"resources":     strList,
 		"io_manager":    strShape,
 		"code_version":  strShape,
+		"retry_policy":  retryShape,
 	})),
 	"ops": list(obj(map[string]*shape{
 		"name":          strShape,
@@ -61,6 +67,7 @@ var manifestShape = obj(map[string]*shape{
 		"outs":          list(obj(map[string]*shape{"name": strShape, "format": strShape, "optional": boolShape, "dynamic": boolShape})),
 		"config_schema": schemaShape,
 		"resources":     strList,
+		"retry_policy":  retryShape,
 	})),
 	"checks": list(obj(map[string]*shape{
 		"name": strShape, "asset": strShape, "description": strShape, "blocking": boolShape,
@@ -69,6 +76,19 @@ var manifestShape = obj(map[string]*shape{
 	"sensors": list(obj(map[string]*shape{
 		"name": strShape, "description": strShape, "minimum_interval_seconds": numShape,
 		"targets": strList, "resources": strList,
+	})),
+	"graphs": list(obj(map[string]*shape{
+		"name": strShape, "description": strShape,
+		"ins": list(obj(map[string]*shape{"name": strShape})),
+		"nodes": list(obj(map[string]*shape{
+			"name": strShape, "op": strShape, "config": schemaShape,
+			"ins": {kind: "map", null: true, elem: obj(map[string]*shape{"node": strShape, "output": strShape, "graph_input": strShape})},
+		})),
+		"outs": list(obj(map[string]*shape{"name": strShape, "node": strShape, "output": strShape})),
+	})),
+	"jobs": list(obj(map[string]*shape{
+		"name": strShape, "description": strShape, "selection": strShape, "graph": strShape,
+		"tags": strMap, "config": schemaShape,
 	})),
 })
 
@@ -102,8 +122,11 @@ func checkShape(p *problems, path string, v any, s *shape) {
 	}
 	got := jsonKind(v)
 	want := s.kind
-	if want == "map" {
+	switch want {
+	case "map":
 		want = "object"
+	case "float":
+		want = "number"
 	}
 	if got != want {
 		p.add(pathOr(path), "expected %s, got %s", want, got)

@@ -148,6 +148,15 @@ var hostFuncs = map[string]hostFunc{
 	abi.FnInputRead: func(_ context.Context, st *callState, mod api.Module, s []uint64) {
 		s[0] = api.EncodeI32(st.inputRead(mod, s))
 	},
+	abi.FnInputPartition: func(_ context.Context, st *callState, mod api.Module, s []uint64) {
+		if _, code := st.inputHandle(abi.FnInputPartition, api.DecodeI32(s[0])); code != abi.OK {
+			s[0] = api.EncodeI32(code)
+			return
+		}
+		// Partitioned inputs arrive with the partitions issue; until then every input is
+		// unpartitioned and its key is empty.
+		s[0] = api.EncodeI32(st.copyOut(abi.FnInputPartition, mod, api.DecodeU32(s[1]), api.DecodeU32(s[2]), nil))
+	},
 	abi.FnInputClose: func(_ context.Context, st *callState, _ api.Module, s []uint64) {
 		s[0] = api.EncodeI32(st.closeHandle(s, false))
 	},

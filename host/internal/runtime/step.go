@@ -29,6 +29,7 @@ type Invocation struct {
 	Inputs          []InvocationValue `json:"inputs"`
 	Outputs         []InvocationValue `json:"outputs"`
 	Cursor          string            `json:"cursor"`
+	MappingKey      string            `json:"mapping_key"`
 }
 
 // InvocationValue names one input or output in an invocation.

@@ -1,0 +1,163 @@
+package manifest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// checkRetry validates a retry policy's ranges and names.
+func checkRetry(p *problems, path string, r *RetryPolicy) {
+	if r == nil {
+		return
+	}
+	if r.MaxRetries < 0 || r.MaxRetries > 100 {
+		p.add(path+".max_retries", "%d is out of range (0..100)", r.MaxRetries)
+	}
+	if r.DelaySeconds < 0 {
+		p.add(path+".delay_seconds", "must not be negative")
+	}
+	switch r.Backoff {
+	case "", "none", "linear", "exponential":
+	default:
+		p.add(path+".backoff", "unknown backoff %q (want none, linear or exponential)", r.Backoff)
+	}
+	switch r.Jitter {
+	case "", "none", "full", "plus_minus":
+	default:
+		p.add(path+".jitter", "unknown jitter %q (want none, full or plus_minus)", r.Jitter)
+	}
+}
+
+// checkMapping validates a partition mapping's shape (ABI.md 7.7); whether it fits the two
+// partitions definitions is the engine's check, which knows both.
+func checkMapping(p *problems, path string, raw json.RawMessage) {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 || string(t) == "null" {
+		return
+	}
+	var m struct {
+		Type        string                     `json:"type"`
+		Map         map[string]string          `json:"map"`
+		Dimensions  map[string]json.RawMessage `json:"dimensions"`
+		StartOffset *int                       `json:"start_offset"`
+		EndOffset   *int                       `json:"end_offset"`
+	}
+	if err := json.Unmarshal(t, &m); err != nil {
+		p.add(path, "must be a partition mapping object: %v", err)
+		return
+	}
+	switch m.Type {
+	case "identity", "all", "time_window":
+	case "static":
+		if len(m.Map) == 0 {
+			p.add(path+".map", "a static mapping needs a non-empty map of downstream to upstream keys")
+		}
+	case "multi":
+		if len(m.Dimensions) == 0 {
+			p.add(path+".dimensions", "a multi mapping needs a mapping per dimension")
+		}
+		for dim, sub := range m.Dimensions {
+			checkMapping(p, path+".dimensions."+dim, sub)
+		}
+	default:
+		p.add(path+".type", "unknown partition mapping %q (want identity, time_window, all, static or multi)", m.Type)
+	}
+}
+
+// validateGraphsAndJobs checks names, node wiring inside each graph, and that each job has
+// exactly one of a selection and a graph. References to ops or graphs of other modules
+// ("module:name") are resolved by the engine.
+func (m *Manifest) validateGraphsAndJobs(p *problems) {
+	local := map[string]bool{}
+	for _, o := range m.Ops {
+		local[o.Name] = true
+	}
+	graphNames := map[string]bool{}
+	for _, g := range m.Graphs {
+		graphNames[g.Name] = true
+	}
+	for i, g := range m.Graphs {
+		path := fmt.Sprintf("graphs[%d]", i)
+		if !ValidName(g.Name) {
+			p.add(path+".name", "%q is not a valid graph name", g.Name)
+		} else if local[g.Name] {
+			p.add(path+".name", "graph %q has the name of an op of this module", g.Name)
+		}
+		inputs := map[string]bool{}
+		for j, in := range g.Ins {
+			if !ValidName(in.Name) || inputs[in.Name] {
+				p.add(fmt.Sprintf("%s.ins[%d].name", path, j), "%q is not a valid, unique input name", in.Name)
+			}
+			inputs[in.Name] = true
+		}
+		if len(g.Nodes) == 0 {
+			p.add(path+".nodes", "a graph needs at least one node")
+		}
+		nodes := map[string]bool{}
+		for j, n := range g.Nodes {
+			if !ValidName(n.Name) || nodes[n.Name] {
+				p.add(fmt.Sprintf("%s.nodes[%d].name", path, j), "%q is not a valid, unique node name", n.Name)
+			}
+			nodes[n.Name] = true
+		}
+		for j, n := range g.Nodes {
+			np := fmt.Sprintf("%s.nodes[%d] (node %q)", path, j, n.Name)
+			switch {
+			case n.Op == "":
+				p.add(np+".op", "is required")
+			case strings.Contains(n.Op, ":"):
+				mod, name, _ := strings.Cut(n.Op, ":")
+				if mod == "" || !ValidName(name) {
+					p.add(np+".op", "%q is not MODULE:NAME", n.Op)
+				}
+			case !local[n.Op] && !graphNames[n.Op]:
+				p.add(np+".op", "no op or graph %q in this module (use MODULE:NAME for another module's)", n.Op)
+			case n.Op == g.Name:
+				p.add(np+".op", "graph %q cannot contain itself", g.Name)
+			}
+			for in, from := range n.Ins {
+				fp := np + ".ins." + in
+				switch {
+				case from.GraphInput != "" && (from.Node != "" || from.Output != ""):
+					p.add(fp, "give either graph_input or node and output, not both")
+				case from.GraphInput != "":
+					if !inputs[from.GraphInput] {
+						p.add(fp+".graph_input", "the graph has no input %q", from.GraphInput)
+					}
+				case from.Node == "" || from.Output == "":
+					p.add(fp, "needs node and output, or graph_input")
+				case !nodes[from.Node]:
+					p.add(fp+".node", "the graph has no node %q", from.Node)
+				case from.Node == n.Name:
+					p.add(fp+".node", "node %q cannot read its own output", n.Name)
+				}
+			}
+		}
+		for j, out := range g.Outs {
+			op := fmt.Sprintf("%s.outs[%d]", path, j)
+			if !ValidName(out.Name) {
+				p.add(op+".name", "%q is not a valid output name", out.Name)
+			}
+			if !nodes[out.Node] {
+				p.add(op+".node", "the graph has no node %q", out.Node)
+			}
+		}
+	}
+	jobs := map[string]bool{}
+	for i, j := range m.Jobs {
+		path := fmt.Sprintf("jobs[%d]", i)
+		if !ValidName(j.Name) || jobs[j.Name] {
+			p.add(path+".name", "%q is not a valid, unique job name", j.Name)
+		}
+		jobs[j.Name] = true
+		switch {
+		case (j.Selection == "") == (j.Graph == ""):
+			p.add(path, "a job needs exactly one of selection and graph")
+		case j.Graph != "" && !strings.Contains(j.Graph, ":") && !graphNames[j.Graph]:
+			p.add(path+".graph", "no graph %q in this module", j.Graph)
+		}
+		checkJSONSchema(p, path+".config", j.Config)
+	}
+}
