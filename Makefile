@@ -28,7 +28,7 @@ SDK_GO_SRC   = $(wildcard sdk-go/*.go sdk-go/go.*)
 SDK_RUST_SRC = $(shell find sdk-rust -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 SDK_C_SRC    = $(wildcard sdk-c/wasmorch.c sdk-c/wasmorch.h)
 
-.PHONY: all build guests example test test-go test-sdk check bench deps clean
+.PHONY: all build guests example test test-go test-sdk test-c check bench deps clean
 
 all: build guests
 
@@ -93,7 +93,7 @@ example: build guests
 	$(BIN) asset show revenue_by_region -w $(EXAMPLE_WS)
 
 ## test: every test in every module (host, SDK, example guest), plus formatting and vet checks.
-test: guests check test-go test-sdk
+test: guests check test-go test-sdk test-c
 
 test-go:
 	$(GO) test -count=1 ./...
@@ -101,6 +101,12 @@ test-go:
 test-sdk:
 	cd sdk-go && $(GO) test -count=1 ./...
 	cd testdata/orders/go && $(GO) test -count=1 ./...
+
+## test-c: the C SDK's native tests (Arrow IPC codec, JSON, registration) under sanitizers.
+test-c:
+	cc -std=c11 -Wall -Wextra -g -fsanitize=address,undefined -fno-sanitize-recover=all -Isdk-c \
+	  -o bin/wasmorch-c-tests sdk-c/tests/test_wasmorch.c -lm
+	bin/wasmorch-c-tests
 
 ## check: fail on unformatted code, vet findings, or an untidy go.mod.
 check:
