@@ -98,9 +98,14 @@ test: guests check test-go test-sdk test-c
 test-go:
 	$(GO) test -count=1 ./...
 
+RUST_TEST := RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc /usr/bin/cargo test --offline --quiet
+
 test-sdk:
 	cd sdk-go && $(GO) test -count=1 ./...
 	cd testdata/orders/go && $(GO) test -count=1 ./...
+	cd sdk-rust && $(RUST_TEST)
+	cd testdata/conformance/rust && $(RUST_TEST)
+	cd testdata/polyglot/rust && $(RUST_TEST)
 
 ## test-c: the C SDK's native tests (Arrow IPC codec, JSON, registration) under sanitizers.
 test-c:
@@ -110,7 +115,7 @@ test-c:
 
 ## check: fail on unformatted code, vet findings, or an untidy go.mod.
 check:
-	@unformatted=$$(gofmt -l abi host cli cmd sdk-go testdata); \
+	@unformatted=$$(gofmt -l abi host cli cmd sdk-go sdk-rust testdata); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	cd sdk-go && $(GO) vet ./... && $(GUEST_ENV) $(GO) vet ./...

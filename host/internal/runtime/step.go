@@ -209,6 +209,10 @@ func classify(parent context.Context, err error, st *callState, timeout time.Dur
 	}
 	e.Stderr = st.logs.stderrLines()
 	e.Reported = st.logs.stderrHeadline()
+	if st.errMsg != "" && (e.Kind == FailureTrap || e.Kind == FailureExit) {
+		// A panic hook's error_set before the abort is the guest's own account: put it first.
+		e.Message = st.errMsg + "\n" + e.Message
+	}
 	return e
 }
 

@@ -1,0 +1,368 @@
+//! What an asset or op function knows about its step.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+
+use crate::error::{Error, Result};
+use crate::host::{HostApi, Level, RESERVED_METADATA};
+use crate::json::{self, JsonValue};
+
+/// The step an asset or op function runs in: its identity, run config, logging and metadata.
+///
+/// Inside WebAssembly the SDK makes one per step. In native tests, [`Context::for_test`] makes
+/// one that records logs and metadata in memory:
+///
+/// ```
+/// use wasmorch::{Context, Level};
+/// let ctx = Context::for_test()
+///     .with_config_json(r#"{"limit": 3}"#)
+///     .with_partition_key("2026-01-15");
+/// ctx.info("hello");
+/// ctx.add_metadata_json(r#"{"rows_dropped": 2}"#).unwrap();
+/// assert_eq!(ctx.config().get_i64("limit"), Some(3));
+/// assert_eq!(ctx.partition_key(), "2026-01-15");
+/// assert_eq!(ctx.logs()[0].level, Level::Info);
+/// assert_eq!(ctx.metadata().get_i64("rows_dropped"), Some(2));
+/// ```
+pub struct Context {
+    kind: String,
+    name: String,
+    run_id: String,
+    step_key: String,
+    partition_key: String,
+    mapping_key: String,
+    attempt: u32,
+    config_json: String,
+    config: JsonValue,
+    sink: Sink,
+}
+
+enum Sink {
+    Host(Rc<dyn HostApi>),
+    Test(RefCell<Recorded>),
+}
+
+#[derive(Default)]
+struct Recorded {
+    logs: Vec<LogEntry>,
+    metadata: Vec<(String, JsonValue)>,
+}
+
+/// One log event recorded by a test context.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    /// The event's level.
+    pub level: Level,
+    /// The message as the host would receive it.
+    pub message: String,
+}
+
+/// The invocation fields a context carries.
+pub(crate) struct StepInfo {
+    pub kind: String,
+    pub name: String,
+    pub run_id: String,
+    pub step_key: String,
+    pub partition_key: String,
+    pub mapping_key: String,
+    pub attempt: u32,
+    pub config: JsonValue,
+}
+
+impl Context {
+    pub(crate) fn for_step(info: StepInfo, host: Rc<dyn HostApi>) -> Self {
+        Context {
+            config_json: info.config.to_string(),
+            kind: info.kind,
+            name: info.name,
+            run_id: info.run_id,
+            step_key: info.step_key,
+            partition_key: info.partition_key,
+            mapping_key: info.mapping_key,
+            attempt: info.attempt,
+            config: info.config,
+            sink: Sink::Host(host),
+        }
+    }
+
+    /// A context for native tests. Its config is `{}`, its run ID `test-run`, its attempt 1,
+    /// and its asset key and partition key are empty; the `with_*` methods change them. Logs and
+    /// metadata are kept for [`logs`](Context::logs) and [`metadata`](Context::metadata).
+    pub fn for_test() -> Self {
+        Context {
+            kind: "asset".to_string(),
+            name: String::new(),
+            run_id: "test-run".to_string(),
+            step_key: String::new(),
+            partition_key: String::new(),
+            mapping_key: String::new(),
+            attempt: 1,
+            config_json: "{}".to_string(),
+            config: JsonValue::Object(Vec::new()),
+            sink: Sink::Test(RefCell::new(Recorded::default())),
+        }
+    }
+
+    /// Sets the run config of a test context.
+    ///
+    /// # Panics
+    ///
+    /// If `config` is not valid JSON: a test's own mistake.
+    pub fn with_config_json(mut self, config: &str) -> Self {
+        self.config =
+            JsonValue::parse(config).unwrap_or_else(|e| panic!("Context::with_config_json: {}", e));
+        self.config_json = config.to_string();
+        self
+    }
+
+    /// Sets the partition key of a test context.
+    pub fn with_partition_key(mut self, key: &str) -> Self {
+        self.partition_key = key.to_string();
+        self
+    }
+
+    /// Sets the dynamic mapping key of a test context.
+    pub fn with_mapping_key(mut self, key: &str) -> Self {
+        self.mapping_key = key.to_string();
+        self
+    }
+
+    /// Sets the run ID of a test context.
+    pub fn with_run_id(mut self, id: &str) -> Self {
+        self.run_id = id.to_string();
+        self
+    }
+
+    /// Sets the asset key of a test context, and its step key if that is not set.
+    pub fn with_asset_key(mut self, key: &str) -> Self {
+        self.name = key.to_string();
+        if self.step_key.is_empty() {
+            self.step_key = key.to_string();
+        }
+        self
+    }
+
+    /// Sets the step key of a test context.
+    pub fn with_step_key(mut self, key: &str) -> Self {
+        self.step_key = key.to_string();
+        self
+    }
+
+    /// Sets the attempt number of a test context.
+    pub fn with_attempt(mut self, attempt: u32) -> Self {
+        self.attempt = attempt;
+        self
+    }
+
+    /// The ID of the run the step belongs to.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The key of the asset being materialized (for an op step, the op's name).
+    pub fn asset_key(&self) -> &str {
+        &self.name
+    }
+
+    /// The asset key or op name: the invocation's `name`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The kind of step: `asset` or `op`.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// The step's key within the run.
+    pub fn step_key(&self) -> &str {
+        &self.step_key
+    }
+
+    /// The partition being materialized, or "" when the asset is not partitioned.
+    pub fn partition_key(&self) -> &str {
+        &self.partition_key
+    }
+
+    /// The dynamic mapping key of a mapped op's step (ABI.md section 7.2), or "".
+    pub fn mapping_key(&self) -> &str {
+        &self.mapping_key
+    }
+
+    /// The attempt number, starting at 1.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The run config as JSON text: `{}` when there is none. The host has validated it against
+    /// the config schema and applied its defaults.
+    pub fn config_json(&self) -> &str {
+        &self.config_json
+    }
+
+    /// The run config, parsed; see [`JsonValue::get_str`], [`JsonValue::require_str`] and the
+    /// other getters.
+    pub fn config(&self) -> &JsonValue {
+        &self.config
+    }
+
+    /// Logs `message` at `level` as one event of the step. Logging never fails the step: if
+    /// the host refuses the event (its log limit is reached), it is dropped.
+    pub fn log(&self, level: Level, message: &str) {
+        match &self.sink {
+            Sink::Host(h) => {
+                h.log(level, message);
+            }
+            Sink::Test(r) => r.borrow_mut().logs.push(LogEntry {
+                level,
+                message: message.to_string(),
+            }),
+        }
+    }
+
+    /// Logs at DEBUG level.
+    pub fn debug(&self, message: impl AsRef<str>) {
+        self.log(Level::Debug, message.as_ref());
+    }
+
+    /// Logs at INFO level.
+    pub fn info(&self, message: impl AsRef<str>) {
+        self.log(Level::Info, message.as_ref());
+    }
+
+    /// Logs at WARNING level.
+    pub fn warn(&self, message: impl AsRef<str>) {
+        self.log(Level::Warning, message.as_ref());
+    }
+
+    /// Logs at ERROR level. This does not fail the step: returning an error does.
+    pub fn error(&self, message: impl AsRef<str>) {
+        self.log(Level::Error, message.as_ref());
+    }
+
+    /// Merges a JSON object into the metadata of the step's result (the asset's
+    /// materialization). Values may be any JSON; a later value for a name replaces an earlier
+    /// one. The names `rows`, `bytes`, `schema`, `format`, `duration_ms` and `module_digest`
+    /// belong to the host and are refused.
+    pub fn add_metadata_json(&self, json: &str) -> Result<()> {
+        let value = JsonValue::parse(json).map_err(|e| e.context("metadata"))?;
+        let members = match value {
+            JsonValue::Object(m) => m,
+            other => {
+                return Err(Error::msg(format!(
+                    "metadata must be a JSON object, got {}",
+                    other.type_name()
+                )))
+            }
+        };
+        if let Some((k, _)) = members
+            .iter()
+            .find(|(k, _)| RESERVED_METADATA.contains(&k.as_str()))
+        {
+            return Err(Error::msg(format!(
+                "metadata entry \"{}\" is reserved for the host (reserved: {})",
+                k,
+                RESERVED_METADATA.join(", ")
+            )));
+        }
+        match &self.sink {
+            Sink::Host(h) => {
+                let h: &dyn HostApi = &**h;
+                h.check("metadata_add", h.metadata_add(json))?;
+            }
+            Sink::Test(r) => {
+                let mut r = r.borrow_mut();
+                for (k, v) in members {
+                    r.metadata.retain(|(old, _)| *old != k);
+                    r.metadata.push((k, v));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Merges the object built by `metadata` into the step's metadata; see
+    /// [`add_metadata_json`](Context::add_metadata_json).
+    ///
+    /// ```
+    /// use wasmorch::{json::Object, Context};
+    /// let ctx = Context::for_test();
+    /// ctx.add_metadata(Object::new().int("answer", 42).string("label", "x")).unwrap();
+    /// assert_eq!(ctx.metadata().to_string(), r#"{"answer":42,"label":"x"}"#);
+    /// ```
+    pub fn add_metadata(&self, metadata: json::Object) -> Result<()> {
+        self.add_metadata_json(&metadata.finish())
+    }
+
+    /// The log events a test context recorded, oldest first; empty for a context running in
+    /// the host, whose logs went to the host.
+    pub fn logs(&self) -> Vec<LogEntry> {
+        match &self.sink {
+            Sink::Test(r) => r.borrow().logs.clone(),
+            Sink::Host(_) => Vec::new(),
+        }
+    }
+
+    /// The metadata a test context recorded, merged as the host merges it, as a JSON object;
+    /// an empty object for a context running in the host.
+    pub fn metadata(&self) -> JsonValue {
+        match &self.sink {
+            Sink::Test(r) => JsonValue::Object(r.borrow().metadata.clone()),
+            Sink::Host(_) => JsonValue::Object(Vec::new()),
+        }
+    }
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("run_id", &self.run_id)
+            .field("step_key", &self.step_key)
+            .field("partition_key", &self.partition_key)
+            .field("mapping_key", &self.mapping_key)
+            .field("attempt", &self.attempt)
+            .field("config", &self.config_json)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_context_records() {
+        let ctx = Context::for_test()
+            .with_asset_key("orders/raw")
+            .with_attempt(2);
+        assert_eq!(ctx.asset_key(), "orders/raw");
+        assert_eq!(ctx.step_key(), "orders/raw");
+        assert_eq!(ctx.attempt(), 2);
+        assert_eq!(ctx.config_json(), "{}");
+        ctx.debug("d");
+        ctx.warn(format!("w{}", 1));
+        ctx.error("e");
+        let levels: Vec<Level> = ctx.logs().iter().map(|l| l.level).collect();
+        assert_eq!(levels, vec![Level::Debug, Level::Warning, Level::Error]);
+        assert_eq!(ctx.logs()[1].message, "w1");
+
+        ctx.add_metadata_json(r#"{"a": 1, "b": [true]}"#).unwrap();
+        ctx.add_metadata_json(r#"{"a": 2}"#).unwrap();
+        assert_eq!(ctx.metadata().to_string(), r#"{"b":[true],"a":2}"#);
+        assert_eq!(
+            ctx.add_metadata_json(r#"{"rows": 1}"#).unwrap_err().message(),
+            "metadata entry \"rows\" is reserved for the host (reserved: rows, bytes, schema, format, duration_ms, module_digest)"
+        );
+        assert!(ctx.add_metadata_json("[1]").is_err());
+        assert!(ctx.add_metadata_json("{").is_err());
+    }
+
+    #[test]
+    #[should_panic(expected = "Context::with_config_json")]
+    fn invalid_test_config_panics() {
+        let _ = Context::for_test().with_config_json("{nope");
+    }
+}

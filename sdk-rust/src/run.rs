@@ -1,0 +1,692 @@
+//! `wasmorch_manifest` and `wasmorch_run` without the wasm calling convention: the dispatcher
+//! that reads the invocation, opens inputs, calls the function and writes its outputs.
+
+use std::io::{self, Read, Write};
+use std::rc::Rc;
+
+use crate::context::{Context, StepInfo};
+use crate::error::{Error, Result};
+use crate::host::{Format, HostApi, Level, OUTPUT_RESULT, RUN_FAILURE, RUN_RETRY, RUN_SUCCESS};
+use crate::json::JsonValue;
+use crate::registry::{CallError, ErasedOutput, Module, StepFn};
+use crate::value::{InputStream, OutputStream};
+
+/// Runs `wasmorch_manifest`: hands the manifest to the host and returns 0, or reports every
+/// registration problem (each as an ERROR log line, all of them through `error_set`) and
+/// returns 1.
+pub(crate) fn write_manifest(module: &Module, host: &dyn HostApi) -> i32 {
+    let problems = module.problems();
+    if !problems.is_empty() {
+        let msgs: Vec<String> = problems
+            .iter()
+            .map(|p| format!("wasmorch: registration failed: {}", p))
+            .collect();
+        for m in &msgs {
+            report(host, m);
+        }
+        host.error_set(&msgs.join("; "));
+        return 1;
+    }
+    let json = crate::manifest::manifest_json(module);
+    let st = host.manifest_write(&json);
+    if st < 0 {
+        report(
+            host,
+            &format!("wasmorch: {}", host.error("manifest_write", st.into())),
+        );
+        return 1;
+    }
+    0
+}
+
+/// Logs at ERROR level, or writes to stderr if the host refuses.
+fn report(host: &dyn HostApi, msg: &str) {
+    if host.log(Level::Error, msg) < 0 {
+        eprintln!("{}", msg);
+    }
+}
+
+/// Runs `wasmorch_run` and returns its status: 0, or 1 (2 for [`Error::retry`]) after giving
+/// the error's message to `error_set`.
+pub(crate) fn run(module: &Module, host: Rc<dyn HostApi>) -> i32 {
+    match step(module, &host) {
+        Ok(()) => RUN_SUCCESS,
+        Err(e) => {
+            if host.error_set(e.message()) < 0 {
+                // Nothing else can carry the message; stderr at least reaches the event log.
+                eprintln!("{}", e.message());
+            }
+            if e.is_retry() {
+                RUN_RETRY
+            } else {
+                RUN_FAILURE
+            }
+        }
+    }
+}
+
+fn step(module: &Module, host: &Rc<dyn HostApi>) -> Result<()> {
+    let info =
+        read_invocation(&**host).map_err(|e| e.context("wasmorch: reading the invocation"))?;
+    let name = info.name.clone();
+    match info.kind.as_str() {
+        "asset" => {
+            let a = module.find_asset(&name).ok_or_else(|| {
+                let keys: Vec<&str> = module.assets.iter().map(|a| a.key.as_str()).collect();
+                Error::msg(format!(
+                    "wasmorch: this module defines no asset \"{}\" (it defines: {})",
+                    name,
+                    list(&keys)
+                ))
+            })?;
+            let ins: Vec<(&str, Format)> = a
+                .ins
+                .iter()
+                .map(|i| i.name.as_str())
+                .zip(a.in_formats.iter().copied())
+                .collect();
+            let outs = [(OUTPUT_RESULT.to_string(), a.out_format)];
+            call(host, "asset", info, &ins, &outs, &a.run)
+        }
+        "op" => {
+            let o = module.find_op(&name).ok_or_else(|| {
+                let names: Vec<&str> = module.ops.iter().map(|o| o.name.as_str()).collect();
+                Error::msg(format!(
+                    "wasmorch: this module defines no op \"{}\" (it defines: {})",
+                    name,
+                    list(&names)
+                ))
+            })?;
+            let ins: Vec<(&str, Format)> = o
+                .ins
+                .iter()
+                .map(String::as_str)
+                .zip(o.in_formats.iter().copied())
+                .collect();
+            let outs: Vec<(String, Format)> = o
+                .out_names()
+                .into_iter()
+                .zip(o.out_formats.iter().copied())
+                .collect();
+            call(host, "op", info, &ins, &outs, &o.run)
+        }
+        kind => Err(Error::msg(format!(
+            "wasmorch: the invocation is for {} \"{}\", but the Rust SDK runs assets and ops only",
+            kind, name
+        ))),
+    }
+}
+
+fn list(names: &[&str]) -> String {
+    if names.is_empty() {
+        "nothing".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Opens the inputs, calls the function, and writes and closes every output.
+fn call(
+    host: &Rc<dyn HostApi>,
+    kind: &str,
+    info: StepInfo,
+    ins: &[(&str, Format)],
+    outs: &[(String, Format)],
+    run: &StepFn,
+) -> Result<()> {
+    let name = info.name.clone();
+    let mut streams = Vec::with_capacity(ins.len());
+    for (input, format) in ins {
+        streams.push(
+            open_input(host, input, *format)
+                .map_err(|e| e.context(format!("{} \"{}\": input \"{}\"", kind, name, input)))?,
+        );
+    }
+    let mut ctx = Context::for_step(info, Rc::clone(host));
+    let values = match run(&mut ctx, streams) {
+        Ok(v) => v,
+        Err(CallError::Input(i, e)) => {
+            return Err(e.context(format!("{} \"{}\": input \"{}\"", kind, name, ins[i].0)))
+        }
+        Err(CallError::Function(e)) => return Err(e),
+    };
+    for ((output, format), value) in outs.iter().zip(values) {
+        write_output(host, output, *format, value)
+            .map_err(|e| e.context(format!("{} \"{}\": output \"{}\"", kind, name, output)))?;
+    }
+    Ok(())
+}
+
+/// Reads the invocation (ABI.md section 8); unknown fields are ignored.
+fn read_invocation(host: &dyn HostApi) -> Result<StepInfo> {
+    let n = host.check("invocation_len", host.invocation_len())?;
+    let mut buf = vec![0; n as usize];
+    let m = host.check("invocation_read", host.invocation_read(&mut buf))?;
+    buf.truncate(m as usize);
+    let inv = JsonValue::parse_bytes(&buf)?;
+    let text = |key: &str| inv.get_str(key).unwrap_or_default().to_string();
+    let config = match inv.get("config") {
+        None | Some(JsonValue::Null) => JsonValue::Object(Vec::new()),
+        Some(c) => c.clone(),
+    };
+    Ok(StepInfo {
+        kind: text("kind"),
+        name: text("name"),
+        run_id: text("run_id"),
+        step_key: text("step_key"),
+        partition_key: text("partition_key"),
+        mapping_key: text("mapping_key"),
+        attempt: inv
+            .get_i64("attempt")
+            .and_then(|a| u32::try_from(a).ok())
+            .unwrap_or(1),
+        config,
+    })
+}
+
+/// An input's chunks as a reader (ABI.md section 4.3). It reads straight into the caller's
+/// buffer, so message bodies land in their final, aligned place. Dropping it closes the handle.
+struct HostInput {
+    host: Rc<dyn HostApi>,
+    handle: i32,
+    /// Unread bytes of the current chunk.
+    left: u64,
+    done: bool,
+}
+
+fn io_error(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> io::Error {
+    io::Error::new(io::ErrorKind::Other, e)
+}
+
+impl Read for HostInput {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.left == 0 {
+            if self.done {
+                return Ok(0);
+            }
+            let n = self.host.input_next(self.handle);
+            if n < 0 {
+                return Err(io_error(self.host.error("input_next", n)));
+            }
+            if n == 0 {
+                self.done = true;
+                return Ok(0);
+            }
+            self.left = n as u64;
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let m = self.host.input_read(self.handle, &mut buf[..want]);
+        if m < 0 {
+            return Err(io_error(self.host.error("input_read", m.into())));
+        }
+        if m == 0 {
+            return Err(io_error(format!(
+                "input_read returned 0 with {} bytes of the chunk unread",
+                self.left
+            )));
+        }
+        self.left -= m as u64;
+        Ok(m as usize)
+    }
+}
+
+impl Drop for HostInput {
+    fn drop(&mut self) {
+        self.host.input_close(self.handle);
+    }
+}
+
+fn open_input(host: &Rc<dyn HostApi>, name: &str, want: Format) -> Result<InputStream> {
+    let handle = host.check("input_open", host.input_open(name))?;
+    let input = HostInput {
+        host: Rc::clone(host),
+        handle,
+        left: 0,
+        done: false,
+    };
+    let code = host.check("input_format", host.input_format(handle))?;
+    match Format::from_code(code) {
+        Some(f) if f == want => Ok(InputStream::new(Box::new(input))),
+        got => Err(Error::msg(format!(
+            "the host sends it as {}, but the function's parameter type takes {}",
+            got.map_or_else(|| format!("format {}", code), |f| f.name().to_string()),
+            want
+        ))),
+    }
+}
+
+/// `output_write` as a `Write`.
+struct HostOutput<'h> {
+    host: &'h dyn HostApi,
+    handle: i32,
+}
+
+impl Write for HostOutput<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let st = self.host.output_write(self.handle, buf);
+        if st < 0 {
+            return Err(io_error(self.host.error("output_write", st.into())));
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn write_output(
+    host: &Rc<dyn HostApi>,
+    name: &str,
+    format: Format,
+    value: Box<dyn ErasedOutput>,
+) -> Result<()> {
+    let host: &dyn HostApi = &**host;
+    let handle = host.check("output_open", host.output_open(name, format))?;
+    let mut sink = HostOutput { host, handle };
+    {
+        let mut out = OutputStream::new(&mut sink);
+        value.write_boxed(&mut out)?;
+        out.flush_to_host()?;
+    }
+    host.check("output_close", host.output_close(handle))?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod fakehost {
+    //! An in-memory host for running whole steps natively.
+
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::host::{ERR_INVALID, ERR_NOT_FOUND, ERR_STATE};
+
+    #[derive(Default)]
+    pub(crate) struct State {
+        pub invocation: String,
+        /// Inputs by name: format and chunks.
+        pub inputs: BTreeMap<String, (Format, Vec<Vec<u8>>)>,
+        /// Outputs by name: declared format, then what was written and whether it was closed.
+        pub outputs: BTreeMap<String, (Format, Vec<u8>, bool)>,
+        pub open_inputs: BTreeMap<i32, (String, usize, Vec<u8>, usize)>,
+        pub open_outputs: BTreeMap<i32, String>,
+        pub next_handle: i32,
+        pub last_error: String,
+        pub error: Option<String>,
+        pub logs: Vec<(Level, String)>,
+        pub metadata: Vec<String>,
+        pub manifest: Option<String>,
+        pub max_read: usize,
+    }
+
+    pub(crate) struct FakeHost(pub RefCell<State>);
+
+    impl FakeHost {
+        pub(crate) fn new(invocation: &str) -> Rc<FakeHost> {
+            Rc::new(FakeHost(RefCell::new(State {
+                invocation: invocation.to_string(),
+                max_read: usize::MAX,
+                ..State::default()
+            })))
+        }
+
+        fn fail(&self, code: i32, msg: String) -> i32 {
+            self.0.borrow_mut().last_error = msg;
+            code
+        }
+    }
+
+    impl HostApi for FakeHost {
+        fn last_error_len(&self) -> i32 {
+            self.0.borrow().last_error.len() as i32
+        }
+        fn last_error_read(&self, buf: &mut [u8]) -> i32 {
+            let s = self.0.borrow();
+            let n = buf.len().min(s.last_error.len());
+            buf[..n].copy_from_slice(&s.last_error.as_bytes()[..n]);
+            n as i32
+        }
+        fn invocation_len(&self) -> i32 {
+            self.0.borrow().invocation.len() as i32
+        }
+        fn invocation_read(&self, buf: &mut [u8]) -> i32 {
+            let s = self.0.borrow();
+            let n = buf.len().min(s.invocation.len());
+            buf[..n].copy_from_slice(&s.invocation.as_bytes()[..n]);
+            n as i32
+        }
+        fn input_open(&self, name: &str) -> i32 {
+            if !self.0.borrow().inputs.contains_key(name) {
+                return self.fail(ERR_NOT_FOUND, format!("no input \"{}\"", name));
+            }
+            let mut s = self.0.borrow_mut();
+            let h = s.next_handle;
+            s.next_handle += 1;
+            s.open_inputs
+                .insert(h, (name.to_string(), 0, Vec::new(), 0));
+            h
+        }
+        fn input_format(&self, handle: i32) -> i32 {
+            let s = self.0.borrow();
+            match s.open_inputs.get(&handle) {
+                Some((name, ..)) => s.inputs[name].0 as i32,
+                None => ERR_INVALID,
+            }
+        }
+        fn input_next(&self, handle: i32) -> i64 {
+            let mut s = self.0.borrow_mut();
+            let (name, next, _, _) = s.open_inputs[&handle].clone();
+            let chunk = s.inputs[&name].1.get(next).cloned();
+            let e = s.open_inputs.get_mut(&handle).unwrap();
+            match chunk {
+                Some(c) => {
+                    e.1 += 1;
+                    e.2 = c;
+                    e.3 = 0;
+                    e.2.len() as i64
+                }
+                None => {
+                    e.2.clear();
+                    0
+                }
+            }
+        }
+        fn input_read(&self, handle: i32, buf: &mut [u8]) -> i32 {
+            let mut s = self.0.borrow_mut();
+            let max = s.max_read;
+            let e = s.open_inputs.get_mut(&handle).unwrap();
+            let n = buf.len().min(e.2.len() - e.3).min(max);
+            buf[..n].copy_from_slice(&e.2[e.3..e.3 + n]);
+            e.3 += n;
+            n as i32
+        }
+        fn input_close(&self, handle: i32) -> i32 {
+            self.0.borrow_mut().open_inputs.remove(&handle);
+            0
+        }
+        fn output_open(&self, name: &str, format: Format) -> i32 {
+            let declared = self.0.borrow().outputs.get(name).map(|o| o.0);
+            match declared {
+                None => self.fail(ERR_NOT_FOUND, format!("no output \"{}\"", name)),
+                Some(f) if f != format => self.fail(
+                    ERR_INVALID,
+                    format!("output \"{}\" is declared {}", name, f),
+                ),
+                Some(_) => {
+                    let mut s = self.0.borrow_mut();
+                    let h = s.next_handle;
+                    s.next_handle += 1;
+                    s.open_outputs.insert(h, name.to_string());
+                    h
+                }
+            }
+        }
+        fn output_write(&self, handle: i32, data: &[u8]) -> i32 {
+            let mut s = self.0.borrow_mut();
+            let name = s.open_outputs[&handle].clone();
+            s.outputs.get_mut(&name).unwrap().1.extend_from_slice(data);
+            0
+        }
+        fn output_close(&self, handle: i32) -> i32 {
+            let mut s = self.0.borrow_mut();
+            match s.open_outputs.remove(&handle) {
+                Some(name) => {
+                    s.outputs.get_mut(&name).unwrap().2 = true;
+                    0
+                }
+                None => ERR_STATE,
+            }
+        }
+        fn error_set(&self, message: &str) -> i32 {
+            self.0.borrow_mut().error = Some(message.to_string());
+            0
+        }
+        fn metadata_add(&self, json: &str) -> i32 {
+            self.0.borrow_mut().metadata.push(json.to_string());
+            0
+        }
+        fn log(&self, level: Level, message: &str) -> i32 {
+            self.0.borrow_mut().logs.push((level, message.to_string()));
+            0
+        }
+        fn manifest_write(&self, json: &str) -> i32 {
+            self.0.borrow_mut().manifest = Some(json.to_string());
+            0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fakehost::FakeHost;
+    use super::*;
+    use crate::arrow::{Array, DataType, Field, Int64Array, RecordBatch, Schema, Table};
+    use crate::prelude::*;
+
+    fn invocation(kind: &str, name: &str, extra: &str) -> String {
+        format!(
+            r#"{{"abi_version":1,"kind":"{}","name":"{}","run_id":"r1","step_key":"{}","attempt":2,"partition_key":"p","partition_window":null,"config":{{"k":"v"}},"future_field":[1]{}}}"#,
+            kind, name, name, extra
+        )
+    }
+
+    fn n_table(batches: &[&[i64]]) -> Table {
+        let schema = Schema::new(vec![Field::new("n", DataType::Int64, true)]);
+        let batches = batches
+            .iter()
+            .map(|v| {
+                RecordBatch::try_new(
+                    schema.clone(),
+                    vec![Array::from(Int64Array::from(v.to_vec()))],
+                )
+                .unwrap()
+            })
+            .collect();
+        Table::new(schema, batches).unwrap()
+    }
+
+    /// The chunks the host sends for a table: the schema with batch 0, then one batch each,
+    /// then the end-of-stream marker.
+    fn chunks(t: &Table) -> Vec<Vec<u8>> {
+        let mut w = crate::arrow::ipc::StreamWriter::try_new(Vec::new(), t.schema()).unwrap();
+        let mut cuts = Vec::new();
+        for b in t.batches() {
+            w.write(b).unwrap();
+            cuts.push(w.get_ref().len());
+        }
+        let bytes = w.finish().unwrap();
+        let mut out = Vec::new();
+        let mut prev = 0;
+        for c in cuts {
+            out.push(bytes[prev..c].to_vec());
+            prev = c;
+        }
+        out.push(bytes[prev..].to_vec());
+        out
+    }
+
+    fn double(ctx: &mut Context, input: BatchReader) -> Result<BatchReader> {
+        ctx.info(format!(
+            "run {} attempt {} partition {}",
+            ctx.run_id(),
+            ctx.attempt(),
+            ctx.partition_key()
+        ));
+        let schema = input.schema().clone();
+        let out_schema = schema.clone();
+        Ok(BatchReader::new(
+            schema,
+            input.map(move |b| {
+                let b = b?;
+                let n: &Int64Array = b.column_as("n")?;
+                let doubled: Int64Array = n.iter().map(|v| v.map(|v| v * 2)).collect();
+                RecordBatch::try_new(out_schema.clone(), vec![Array::from(doubled)])
+            }),
+        ))
+    }
+
+    fn parity(_: &mut Context, input: Table) -> Result<(Table, Json)> {
+        let rows = input.num_rows() as i64;
+        Ok((input, Json(format!("{{\"rows\":{}}}", rows))))
+    }
+
+    fn fails(ctx: &mut Context) -> Result<Bytes> {
+        ctx.config().require_str("missing")?;
+        Ok(Bytes::default())
+    }
+
+    fn retries(_: &mut Context) -> Result<Bytes> {
+        Err(Error::retry("try later"))
+    }
+
+    fn module() -> Module {
+        let mut m = Module::new();
+        m.add(asset("double", double).input("in", "src"))
+            .add(asset("fails", fails))
+            .add(asset("retries", retries))
+            .add(op("parity", parity).ins(&["in"]).outs(&["table", "count"]));
+        m
+    }
+
+    #[test]
+    fn streams_an_asset_batch_by_batch() {
+        let input = n_table(&[&[1, 2], &[], &[3]]);
+        let host = FakeHost::new(&invocation("asset", "double", ""));
+        {
+            let mut s = host.0.borrow_mut();
+            s.inputs
+                .insert("in".into(), (Format::Arrow, chunks(&input)));
+            s.outputs
+                .insert("result".into(), (Format::Arrow, Vec::new(), false));
+            s.max_read = 1000; // force partial reads
+        }
+        let status = run(&module(), host.clone());
+        let s = host.0.borrow();
+        assert_eq!(status, RUN_SUCCESS, "error: {:?}", s.error);
+        assert!(s.open_inputs.is_empty(), "the input handle was closed");
+        let (_, bytes, closed) = &s.outputs["result"];
+        assert!(closed);
+        let out = Table::from_ipc(bytes).unwrap();
+        assert_eq!(out, n_table(&[&[2, 4], &[], &[6]]));
+        assert_eq!(
+            s.logs,
+            vec![(Level::Info, "run r1 attempt 2 partition p".to_string())]
+        );
+    }
+
+    #[test]
+    fn op_writes_every_output_in_order() {
+        let host = FakeHost::new(&invocation("op", "parity", ""));
+        {
+            let mut s = host.0.borrow_mut();
+            s.inputs.insert(
+                "in".into(),
+                (Format::Arrow, chunks(&n_table(&[&[1], &[2, 3]]))),
+            );
+            s.outputs
+                .insert("table".into(), (Format::Arrow, Vec::new(), false));
+            s.outputs
+                .insert("count".into(), (Format::Json, Vec::new(), false));
+        }
+        assert_eq!(run(&module(), host.clone()), RUN_SUCCESS);
+        let s = host.0.borrow();
+        assert_eq!(s.outputs["count"].1, b"{\"rows\":3}");
+        assert_eq!(
+            Table::from_ipc(&s.outputs["table"].1).unwrap().num_rows(),
+            3
+        );
+    }
+
+    #[test]
+    fn errors_reach_error_set() {
+        let cases = [
+            (invocation("asset", "fails", ""), RUN_FAILURE, "the field \"missing\" is required"),
+            (invocation("asset", "retries", ""), RUN_RETRY, "try later"),
+            (
+                invocation("asset", "nope", ""),
+                RUN_FAILURE,
+                "wasmorch: this module defines no asset \"nope\" (it defines: double, fails, retries)",
+            ),
+            (
+                invocation("sensor", "s", ""),
+                RUN_FAILURE,
+                "wasmorch: the invocation is for sensor \"s\", but the Rust SDK runs assets and ops only",
+            ),
+            (
+                invocation("asset", "double", ""),
+                RUN_FAILURE,
+                "asset \"double\": input \"in\": input_open returned ERR_NOT_FOUND: no input \"in\"",
+            ),
+            (
+                "{".to_string(),
+                RUN_FAILURE,
+                "wasmorch: reading the invocation: invalid JSON at byte 1: unexpected end of input",
+            ),
+        ];
+        for (inv, want_status, want_msg) in cases {
+            let host = FakeHost::new(&inv);
+            assert_eq!(run(&module(), host.clone()), want_status, "{}", inv);
+            assert_eq!(host.0.borrow().error.as_deref(), Some(want_msg));
+        }
+    }
+
+    #[test]
+    fn bad_input_data_names_the_input() {
+        let host = FakeHost::new(&invocation("asset", "double", ""));
+        {
+            let mut s = host.0.borrow_mut();
+            s.inputs
+                .insert("in".into(), (Format::Arrow, vec![b"not arrow".to_vec()]));
+            s.outputs
+                .insert("result".into(), (Format::Arrow, Vec::new(), false));
+        }
+        assert_eq!(run(&module(), host.clone()), RUN_FAILURE);
+        let err = host.0.borrow().error.clone().unwrap();
+        assert!(
+            err.starts_with("asset \"double\": input \"in\": Arrow IPC stream:"),
+            "{}",
+            err
+        );
+
+        let host = FakeHost::new(&invocation("asset", "double", ""));
+        host.0
+            .borrow_mut()
+            .inputs
+            .insert("in".into(), (Format::Json, vec![b"{}".to_vec()]));
+        assert_eq!(run(&module(), host.clone()), RUN_FAILURE);
+        assert_eq!(
+            host.0.borrow().error.as_deref(),
+            Some("asset \"double\": input \"in\": the host sends it as json, but the function's parameter type takes arrow")
+        );
+    }
+
+    #[test]
+    fn manifest_export() {
+        let host = FakeHost::new("");
+        assert_eq!(write_manifest(&module(), &*host), 0);
+        let m = host.0.borrow().manifest.clone().unwrap();
+        assert!(m.starts_with(r#"{"abi_version":1,"sdk":{"name":"wasmorch-rust","version":"0.1.0"},"assets":[{"key":"double","ins":[{"name":"in","asset":"src","format":"arrow"}]"#), "{}", m);
+
+        let mut bad = Module::new();
+        bad.add(asset("x y", fails)).add(asset("x y", fails));
+        let host = FakeHost::new("");
+        assert_eq!(write_manifest(&bad, &*host), 1);
+        let s = host.0.borrow();
+        assert!(s.manifest.is_none());
+        assert_eq!(s.logs.len(), 3);
+        assert!(s.logs.iter().all(|(l, m)| *l == Level::Error
+            && m.starts_with("wasmorch: registration failed: asset \"x y\": ")));
+        let joined: Vec<&str> = s.logs.iter().map(|(_, m)| m.as_str()).collect();
+        assert_eq!(s.error.as_deref(), Some(joined.join("; ").as_str()));
+    }
+}
