@@ -53,6 +53,7 @@ WM_IMPORT("output_metadata") int32_t wm__output_metadata(int32_t handle, const c
 WM_IMPORT("output_close") int32_t wm__output_close(int32_t handle);
 WM_IMPORT("error_set") int32_t wm__error_set(const char *p, uint32_t len);
 WM_IMPORT("metadata_add") int32_t wm__metadata_add(const char *p, uint32_t len);
+WM_IMPORT("check_result") int32_t wm__check_result(int32_t passed, int32_t severity);
 WM_IMPORT("log") int32_t wm__log(int32_t level, const char *p, uint32_t len);
 WM_IMPORT("resource_call") int64_t wm__resource_call(const char *key, uint32_t key_len, const char *req, uint32_t req_len);
 WM_IMPORT("response_read") int32_t wm__response_read(void *buf, uint32_t len);
