@@ -109,6 +109,7 @@ test-sdk:
 
 ## test-c: the C SDK's native tests (Arrow IPC codec, JSON, registration) under sanitizers.
 test-c:
+	@mkdir -p bin
 	cc -std=c11 -Wall -Wextra -g -fsanitize=address,undefined -fno-sanitize-recover=all -Isdk-c \
 	  -o bin/wasmorch-c-tests sdk-c/tests/test_wasmorch.c -lm
 	bin/wasmorch-c-tests
