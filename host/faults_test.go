@@ -219,3 +219,30 @@ func TestSandboxGrantsNothing(t *testing.T) {
 		t.Error("a host environment variable reached the guest")
 	}
 }
+
+// TestDeclaredSchemaIsEnforced: an output that does not match its asset's declared Arrow schema
+// fails the step, naming the column with the declared and the actual type, and stores nothing.
+func TestDeclaredSchemaIsEnforced(t *testing.T) {
+	inst := openInstance(t)
+	ws := loadWorkspace(t, inst, faultsWorkspace(t))
+	for asset, want := range map[string]string{
+		"wrong_type":       `output "result" does not match its declared schema: column "id": declared int64, got int32`,
+		"null_in_not_null": `output "result" does not match its declared schema: column "name" is declared not null, but batch 0 has 1 null(s)`,
+	} {
+		t.Run(asset, func(t *testing.T) {
+			res := materialize(t, inst, ws, asset)
+			if msg := stepError(t, res, asset); msg != want {
+				t.Errorf("error:\n%s\nwant:\n%s", msg, want)
+			}
+			fails := eventsOf(res, store.EventStepFailure, asset)
+			if kind := fails[0].Metadata["failure_kind"]; kind != "schema" {
+				t.Errorf("failure_kind = %v, want schema", kind)
+			}
+			if _, err := inst.AssetValue(context.Background(), asset); err == nil {
+				t.Error("a mismatching output was stored as a materialization")
+			}
+		})
+	}
+	// An asset whose output matches its declared schema still materializes (the orders example
+	// declares schemas on all three assets; TestOrdersPipeline covers it).
+}

@@ -272,7 +272,7 @@ func (r *runner) runAsset(ctx context.Context, key string) error {
 	}
 	iom := r.inst.ioms[a.ioManager]
 	outCtx := iomanager.OutputContext{AssetKey: key, RunID: r.runID, StepKey: key, Format: a.format()}
-	step.Outputs = map[string]wruntime.Output{abi.OutputResult: {Format: a.format(), Store: func(ctx context.Context, v iomanager.Value) (string, error) {
+	step.Outputs = map[string]wruntime.Output{abi.OutputResult: {Format: a.format(), Schema: a.schema, Store: func(ctx context.Context, v iomanager.Value) (string, error) {
 		return iom.HandleOutput(ctx, outCtx, v)
 	}}}
 

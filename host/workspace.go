@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/apache/arrow/go/v15/arrow"
+
 	"github.com/wasmorch/wasmorch/abi"
 	"github.com/wasmorch/wasmorch/host/internal/graph"
 	"github.com/wasmorch/wasmorch/host/internal/manifest"
@@ -28,6 +30,8 @@ type assetDef struct {
 	spec      *manifest.Asset
 	module    *wruntime.Module
 	ioManager string
+	// schema is the declared output schema, nil when the asset declares none.
+	schema *arrow.Schema
 }
 
 // AssetInfo describes one asset of a workspace.
@@ -84,9 +88,21 @@ func (i *Instance) LoadWorkspace(ctx context.Context, path string) (*Workspace, 
 				iom = f.IOManager
 			}
 			if _, dup := ws.assets[a.Key]; !dup {
-				ws.assets[a.Key] = &assetDef{spec: a, module: m, ioManager: iom}
+				def := &assetDef{spec: a, module: m, ioManager: iom}
+				if a.Output.Schema != nil {
+					s, err := a.Output.Schema.ToArrow()
+					if err != nil {
+						errs = append(errs, fmt.Errorf("module %q: asset %q: output.schema: %w", m.Name, a.Key, err))
+						continue
+					}
+					def.schema = s
+				}
+				ws.assets[a.Key] = def
 			}
 		}
+	}
+	if len(errs) > 0 {
+		return nil, joinErrors(f.Path, errs)
 	}
 	g, err := graph.New(nodes)
 	if err != nil {

@@ -593,11 +593,26 @@ func (h *outputHandle) store(ctx context.Context, pr *io.PipeReader) {
 		return
 	}
 	defer rdr.Release()
-	cr := &countingRecords{RecordReader: rdr}
+	var records array.RecordReader = rdr
+	if h.decl.Schema != nil {
+		if problems := compareSchemas(h.decl.Schema, rdr.Schema()); len(problems) > 0 {
+			h.err = &SchemaMismatchError{Output: h.name, Problems: problems}
+			pr.CloseWithError(h.err)
+			return
+		}
+		records = newNonNullChecker(rdr, h.name, h.decl.Schema)
+	}
+	cr := &countingRecords{RecordReader: records}
 	h.schema = rdr.Schema()
 	h.location, h.err = h.decl.Store(ctx, iomanager.Value{Format: abi.FormatArrow, Records: cr})
-	if h.err == nil && rdr.Err() != nil {
-		h.err = rdr.Err()
+	if h.err == nil && records.Err() != nil {
+		h.err = records.Err()
+	}
+	var mismatch *SchemaMismatchError
+	if errors.As(h.err, &mismatch) || errors.As(records.Err(), &mismatch) {
+		h.err = mismatch
+		pr.CloseWithError(h.err)
+		return
 	}
 	if h.err != nil {
 		h.err = fmt.Errorf("output %q: %w", h.name, h.err)
@@ -644,6 +659,10 @@ func (st *callState) outputWrite(mod api.Module, s []uint64) int32 {
 	// The pipe copies b into the decoder before Write returns, so handing it a view of guest
 	// memory is safe: the guest is blocked in this call until then.
 	if _, err := h.pw.Write(b); err != nil {
+		var mismatch *SchemaMismatchError
+		if errors.As(err, &mismatch) {
+			return st.failStep(FailureSchema, abi.ErrInvalid, "%v", mismatch)
+		}
 		return st.failStep(FailureHost, abi.ErrInvalid, "%v", err)
 	}
 	return abi.OK
@@ -663,6 +682,10 @@ func (st *callState) finishOutput(h *outputHandle) int32 {
 	} else {
 		h.pw.Close()
 		<-h.done
+	}
+	var mismatch *SchemaMismatchError
+	if errors.As(h.err, &mismatch) {
+		return st.failStep(FailureSchema, abi.ErrInvalid, "%v", mismatch)
 	}
 	if h.err != nil {
 		return st.failStep(FailureHost, abi.ErrIO, "%v", h.err)

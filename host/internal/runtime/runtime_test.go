@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow/go/v15/arrow"
+
 	"github.com/wasmorch/wasmorch/abi"
 	"github.com/wasmorch/wasmorch/host/iomanager"
 	"github.com/wasmorch/wasmorch/internal/guesttest"
@@ -125,5 +127,28 @@ func TestRunTrivialStep(t *testing.T) {
 	_, err = m.Run(ctx, step)
 	if err == nil || !strings.Contains(err.Error(), `has no output "result"`) {
 		t.Fatalf("undeclared output: %v", err)
+	}
+}
+
+func TestCompareSchemas(t *testing.T) {
+	f := func(name string, typ arrow.DataType) arrow.Field {
+		return arrow.Field{Name: name, Type: typ, Nullable: true}
+	}
+	declared := arrow.NewSchema([]arrow.Field{f("id", arrow.PrimitiveTypes.Int64), f("ts", &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"})}, nil)
+	for name, c := range map[string]struct {
+		actual *arrow.Schema
+		want   string
+	}{
+		"equal":   {declared, ""},
+		"type":    {arrow.NewSchema([]arrow.Field{f("id", arrow.PrimitiveTypes.Int32), f("ts", &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"})}, nil), `column "id": declared int64, got int32`},
+		"tz":      {arrow.NewSchema([]arrow.Field{f("id", arrow.PrimitiveTypes.Int64), f("ts", &arrow.TimestampType{Unit: arrow.Microsecond})}, nil), `column "ts": declared timestamp[us, tz=UTC], got timestamp[us]`},
+		"missing": {arrow.NewSchema([]arrow.Field{f("id", arrow.PrimitiveTypes.Int64)}, nil), `column "ts" (declared timestamp[us, tz=UTC]) is missing`},
+		"extra":   {arrow.NewSchema(append(declared.Fields(), f("x", arrow.BinaryTypes.String)), nil), `column "x" (utf8) is not in the declared schema`},
+		"reorder": {arrow.NewSchema([]arrow.Field{declared.Field(1), declared.Field(0)}, nil), `columns are in a different order: declared ["id" "ts"], got ["ts" "id"]`},
+	} {
+		got := strings.Join(compareSchemas(declared, c.actual), "; ")
+		if got != c.want {
+			t.Errorf("%s: %q, want %q", name, got, c.want)
+		}
 	}
 }

@@ -51,7 +51,10 @@ type Input struct {
 type Output struct {
 	Format   abi.Format
 	Optional bool
-	Store    func(ctx context.Context, v iomanager.Value) (location string, err error)
+	// Schema, when set, is the declared Arrow schema every batch must match; a mismatch fails the
+	// step with a *SchemaMismatchError naming the column, the declared and the actual type.
+	Schema *arrow.Schema
+	Store  func(ctx context.Context, v iomanager.Value) (location string, err error)
 }
 
 // Step is one execution of one asset (or op, check, sensor) of a module.
@@ -101,6 +104,7 @@ const (
 	FailureExit     FailureKind = "exit"     // the guest called proc_exit
 	FailureLimit    FailureKind = "limit"    // an output or other limit was exceeded
 	FailureHost     FailureKind = "host"     // a bad host call or a storage failure
+	FailureSchema   FailureKind = "schema"   // an output does not match its declared schema
 )
 
 // StepError is a failed step. Message is what the user sees.

@@ -14,6 +14,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
 	wasmorch "github.com/wasmorch/wasmorch/sdk-go"
 )
 
@@ -44,6 +46,12 @@ func init() {
 		wasmorch.ConfigSchema(`{"type": "object"}`))
 	wasmorch.Asset("trivial", trivial, group,
 		wasmorch.Description("Returns 1; for measuring per-step overhead."))
+	wasmorch.Asset("wrong_type", wrongType, group,
+		wasmorch.Description("Declares id int64 but writes id int32."),
+		wasmorch.Schema(idNameSchema(arrow.PrimitiveTypes.Int64, false)))
+	wasmorch.Asset("null_in_not_null", nullInNotNull, group,
+		wasmorch.Description("Declares name not null but writes a null name."),
+		wasmorch.Schema(idNameSchema(arrow.PrimitiveTypes.Int64, false)))
 	wasmorch.Asset("sandbox", sandbox, group,
 		wasmorch.Description("Reports what the sandbox lets it see: environment, arguments, files, working directory."))
 }
@@ -153,3 +161,38 @@ func echoConfig(ctx *wasmorch.Context) (json.RawMessage, error) {
 }
 
 func trivial(*wasmorch.Context) (int, error) { return 1, nil }
+
+// idNameSchema is (id <idType>, name utf8) with name nullable or not.
+func idNameSchema(idType arrow.DataType, nameNullable bool) *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: idType, Nullable: true},
+		{Name: "name", Type: arrow.BinaryTypes.String, Nullable: nameNullable},
+	}, nil)
+}
+
+func idNameRecord(ctx *wasmorch.Context, idType arrow.DataType, names []string, valid []bool) arrow.Record {
+	b := array.NewRecordBuilder(ctx.Allocator(), idNameSchema(idType, true))
+	defer b.Release()
+	for i, n := range names {
+		switch ib := b.Field(0).(type) {
+		case *array.Int32Builder:
+			ib.Append(int32(i))
+		case *array.Int64Builder:
+			ib.Append(int64(i))
+		}
+		if valid[i] {
+			b.Field(1).(*array.StringBuilder).Append(n)
+		} else {
+			b.Field(1).AppendNull()
+		}
+	}
+	return b.NewRecord()
+}
+
+func wrongType(ctx *wasmorch.Context) (arrow.Record, error) {
+	return idNameRecord(ctx, arrow.PrimitiveTypes.Int32, []string{"a", "b"}, []bool{true, true}), nil
+}
+
+func nullInNotNull(ctx *wasmorch.Context) (arrow.Record, error) {
+	return idNameRecord(ctx, arrow.PrimitiveTypes.Int64, []string{"a", "", "c"}, []bool{true, false, true}), nil
+}
