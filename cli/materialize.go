@@ -218,6 +218,8 @@ func (p *progress) event(ev store.Event) {
 		delete(p.running, ev.StepKey)
 		p.done++
 		p.println(fmt.Sprintf("%s %-8s %s  %s", ts, "FAILED", ev.StepKey, indent(ev.Error)))
+	case store.EventStepRetry:
+		p.println(fmt.Sprintf("%s %-8s %s  %s: %s", ts, "RETRY", ev.StepKey, ev.Message, firstLine(ev.Error)))
 	case store.EventStepSkipped:
 		p.done++
 		p.println(fmt.Sprintf("%s %-8s %s  %s", ts, "SKIPPED", ev.StepKey, ev.Message))
@@ -243,4 +245,9 @@ func (p *progress) finish() {
 		fmt.Fprint(p.w, "\r\033[K")
 		p.drawn = false
 	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }

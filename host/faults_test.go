@@ -3,6 +3,8 @@ package host_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -245,4 +247,50 @@ func TestDeclaredSchemaIsEnforced(t *testing.T) {
 	}
 	// An asset whose output matches its declared schema still materializes (the orders example
 	// declares schemas on all three assets; TestOrdersPipeline covers it).
+}
+
+// TestRetries: a failing step is retried as its policy says, each failed attempt recorded as
+// STEP_UP_FOR_RETRY with the attempt number reaching the guest; exhausted retries fail the step
+// with the attempt count; a guest's retry request without a policy fails with an explanation.
+func TestRetries(t *testing.T) {
+	inst := openInstance(t)
+	ws := loadWorkspace(t, inst, faultsWorkspace(t))
+
+	res := materialize(t, inst, ws, "flaky")
+	if !res.Success() {
+		t.Fatalf("flaky did not succeed on its third attempt: %v", res.Err())
+	}
+	retries := eventsOf(res, store.EventStepRetry, "flaky")
+	if len(retries) != 2 || retries[0].Error != "flaky: attempt 1 failed" || retries[1].Error != "flaky: attempt 2 failed" {
+		t.Fatalf("retry events %+v", retries)
+	}
+	if toFloat(retries[1].Metadata["delay_ms"]) < toFloat(retries[0].Metadata["delay_ms"]) {
+		t.Errorf("exponential backoff did not grow: %v then %v", retries[0].Metadata["delay_ms"], retries[1].Metadata["delay_ms"])
+	}
+	v, _ := inst.AssetValue(context.Background(), "flaky")
+	if strings.TrimSpace(string(v.Data)) != `{"attempt":3}` {
+		t.Errorf("stored value %s, want the third attempt's", v.Data)
+	}
+
+	res = materialize(t, inst, ws, "always_flaky")
+	if msg := stepError(t, res, "always_flaky"); msg != "always flaky: attempt 3 failed" {
+		t.Errorf("final error %q", msg)
+	}
+	if n := len(eventsOf(res, store.EventStepRetry, "always_flaky")); n != 2 {
+		t.Errorf("%d retry events, want 2", n)
+	}
+	if a := eventsOf(res, store.EventStepFailure, "always_flaky")[0].Metadata["attempts"]; fmt.Sprint(a) != "3" {
+		t.Errorf("attempts = %v, want 3", a)
+	}
+
+	res = materialize(t, inst, ws, "asks_retry")
+	want := `the upstream service is busy (the step asked to be retried, but asset "asks_retry" has no retry_policy)`
+	if msg := stepError(t, res, "asks_retry"); msg != want {
+		t.Errorf("error %q, want %q", msg, want)
+	}
+}
+
+func toFloat(v any) float64 {
+	f, _ := strconv.ParseFloat(fmt.Sprint(v), 64)
+	return f
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"sort"
 	"strings"
 	"sync"
@@ -233,11 +235,13 @@ func (r *runner) runAsset(ctx context.Context, key string) error {
 	if err := r.log.write(store.Event{Type: store.EventStepStart, StepKey: key, Message: fmt.Sprintf("started asset %q (module %q)", key, a.module.Name)}); err != nil {
 		return err
 	}
+	attempts := 1
 	fail := func(err error) error {
-		ev := store.Event{Type: store.EventStepFailure, StepKey: key, Error: err.Error(), Message: "step failed"}
+		ev := store.Event{Type: store.EventStepFailure, StepKey: key, Error: err.Error(), Message: "step failed",
+			Metadata: map[string]any{"attempts": attempts}}
 		var se *wruntime.StepError
 		if errors.As(err, &se) {
-			ev.Metadata = map[string]any{"failure_kind": string(se.Kind)}
+			ev.Metadata["failure_kind"] = string(se.Kind)
 		}
 		r.log.write(ev)
 		return err
@@ -276,7 +280,7 @@ func (r *runner) runAsset(ctx context.Context, key string) error {
 		return iom.HandleOutput(ctx, outCtx, v)
 	}}}
 
-	res, err := a.module.Run(ctx, step)
+	res, err := r.runWithRetries(ctx, key, a, &step, &attempts)
 	if err != nil {
 		return fail(err)
 	}
@@ -317,6 +321,63 @@ func (r *runner) runAsset(ctx context.Context, key string) error {
 	r.produced[key] = mat
 	r.mu.Unlock()
 	return nil
+}
+
+// runWithRetries runs the step, and again after a failure while its retry policy allows,
+// recording each failed attempt that will be retried as STEP_UP_FOR_RETRY. A canceled run is
+// never retried.
+func (r *runner) runWithRetries(ctx context.Context, key string, a *assetDef, step *wruntime.Step, attempts *int) (*wruntime.StepResult, error) {
+	policy := a.spec.RetryPolicy
+	for attempt := 1; ; attempt++ {
+		*attempts = attempt
+		step.Invocation.Attempt = attempt
+		res, err := a.module.Run(ctx, *step)
+		if err == nil {
+			return res, nil
+		}
+		var se *wruntime.StepError
+		errors.As(err, &se)
+		canceled := ctx.Err() != nil || (se != nil && se.Kind == wruntime.FailureCanceled)
+		if policy == nil || attempt > policy.MaxRetries || canceled {
+			if policy == nil && se != nil && se.Retry {
+				c := *se
+				c.Message += fmt.Sprintf(" (the step asked to be retried, but asset %q has no retry_policy)", key)
+				return nil, &c
+			}
+			return nil, err
+		}
+		delay := retryDelay(policy, attempt)
+		r.log.write(store.Event{Type: store.EventStepRetry, StepKey: key, Error: err.Error(),
+			Message:  fmt.Sprintf("attempt %d of %d failed; retrying in %s", attempt, policy.MaxRetries+1, delay.Round(time.Millisecond)),
+			Metadata: map[string]any{"attempt": attempt, "delay_ms": float64(delay.Microseconds()) / 1000}})
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		}
+	}
+}
+
+// retryDelay is the wait before retrying after the given failed attempt (1-based): the policy's
+// delay, grown linearly (delay*attempt) or exponentially (delay*2^(attempt-1)), then jittered:
+// "full" draws uniformly from [0, delay], "plus_minus" from [delay/2, 3*delay/2].
+func retryDelay(p *manifest.RetryPolicy, attempt int) time.Duration {
+	d := p.DelaySeconds
+	switch p.Backoff {
+	case "linear":
+		d *= float64(attempt)
+	case "exponential":
+		d *= math.Pow(2, float64(attempt-1))
+	}
+	switch p.Jitter {
+	case "full":
+		d *= rand.Float64()
+	case "plus_minus":
+		d *= 0.5 + rand.Float64()
+	}
+	return time.Duration(d * float64(time.Second))
 }
 
 // upstreamLocation finds the value an input reads: the one this run produced if the upstream is

@@ -39,6 +39,7 @@ type manifestAsset struct {
 	Resources    []string          `json:"resources,omitempty"`
 	IOManager    string            `json:"io_manager,omitempty"`
 	CodeVersion  string            `json:"code_version,omitempty"`
+	RetryPolicy  *retryJSON        `json:"retry_policy,omitempty"`
 }
 
 type manifestIn struct {
@@ -78,6 +79,7 @@ func (r *registry) manifest() ([]byte, error) {
 			Resources:    a.resources,
 			IOManager:    a.ioManager,
 			CodeVersion:  a.codeVersion,
+			RetryPolicy:  a.retry.manifest(),
 		}
 		for i, in := range a.ins {
 			ma.Ins = append(ma.Ins, manifestIn{Name: in.name, Asset: in.asset, Format: a.inKinds[i].format().String()})

@@ -2,8 +2,10 @@ package wasmorch
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow/go/v15/arrow/memory"
 )
@@ -73,5 +75,27 @@ func TestOpManifestAndProblems(t *testing.T) {
 	h := newFakeHost(t, inv)
 	if st := r.run(h, memory.DefaultAllocator); st != runFailure || !strings.Contains(h.errorText(), `no op "nope" (it defines: split)`) {
 		t.Errorf("unknown op: status %d, error %q", st, h.errorText())
+	}
+}
+
+func TestRetryLaterAndPolicy(t *testing.T) {
+	r := newRegistry()
+	r.addAsset("busy", func(*Context) (int, error) { return 0, RetryLater(errors.New("busy")) },
+		[]AssetOption{Retry(RetryPolicy{MaxRetries: 2, Delay: 1500 * time.Millisecond, Backoff: BackoffLinear})})
+	data, err := r.manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"retry_policy":{"max_retries":2,"delay_seconds":1.5,"backoff":"linear"}`) {
+		t.Errorf("manifest = %s", data)
+	}
+	h := newFakeHost(t, invocation("busy", nil))
+	if st := r.run(h, memory.DefaultAllocator); st != runRetryLater || h.errorText() != "busy" {
+		t.Errorf("status %d, error %q; want %d and the message", st, h.errorText(), runRetryLater)
+	}
+	bad := newRegistry()
+	bad.addAsset("x", func(*Context) (int, error) { return 0, nil }, []AssetOption{Retry(RetryPolicy{MaxRetries: -1})})
+	if _, err := bad.manifest(); err == nil || !strings.Contains(err.Error(), "MaxRetries -1 is out of range") {
+		t.Errorf("err = %v", err)
 	}
 }

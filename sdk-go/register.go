@@ -147,6 +147,7 @@ type assetDef struct {
 	resources    []string
 	codeVersion  string
 	configSchema json.RawMessage
+	retry        *RetryPolicy
 
 	fn      reflect.Value
 	inKinds []valueKind // one per input, from the parameter types

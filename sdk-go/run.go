@@ -58,6 +58,10 @@ func (r *registry) run(h hostABI, mem memory.Allocator) (status int32) {
 	}()
 	if err := d.step(r); err != nil {
 		d.fail(err.Error())
+		var retry retryRequested
+		if errors.As(err, &retry) {
+			return runRetryLater
+		}
 		return runFailure
 	}
 	return runSuccess

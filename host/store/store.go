@@ -98,6 +98,8 @@ const (
 	EventStepSuccess EventType = "STEP_SUCCESS"
 	EventStepFailure EventType = "STEP_FAILURE"
 	EventStepSkipped EventType = "STEP_SKIPPED"
+	// EventStepRetry records a failed attempt that will be retried (Dagster's STEP_UP_FOR_RETRY).
+	EventStepRetry EventType = "STEP_UP_FOR_RETRY"
 
 	EventLog             EventType = "LOG"
 	EventMaterialization EventType = "ASSET_MATERIALIZATION"

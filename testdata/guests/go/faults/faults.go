@@ -52,6 +52,14 @@ func init() {
 	wasmorch.Asset("null_in_not_null", nullInNotNull, group,
 		wasmorch.Description("Declares name not null but writes a null name."),
 		wasmorch.Schema(idNameSchema(arrow.PrimitiveTypes.Int64, false)))
+	wasmorch.Asset("flaky", flaky, group,
+		wasmorch.Description("Fails on attempts 1 and 2, succeeds on attempt 3."),
+		wasmorch.Retry(wasmorch.RetryPolicy{MaxRetries: 3, Delay: 10 * time.Millisecond, Backoff: wasmorch.BackoffExponential}))
+	wasmorch.Asset("always_flaky", alwaysFlaky, group,
+		wasmorch.Description("Always fails; retried twice."),
+		wasmorch.Retry(wasmorch.RetryPolicy{MaxRetries: 2, Delay: 5 * time.Millisecond, Jitter: wasmorch.JitterFull}))
+	wasmorch.Asset("asks_retry", asksRetry, group,
+		wasmorch.Description("Asks to be retried, but has no retry policy."))
 	wasmorch.Asset("sandbox", sandbox, group,
 		wasmorch.Description("Reports what the sandbox lets it see: environment, arguments, files, working directory."))
 }
@@ -195,4 +203,19 @@ func wrongType(ctx *wasmorch.Context) (arrow.Record, error) {
 
 func nullInNotNull(ctx *wasmorch.Context) (arrow.Record, error) {
 	return idNameRecord(ctx, arrow.PrimitiveTypes.Int64, []string{"a", "", "c"}, []bool{true, false, true}), nil
+}
+
+func flaky(ctx *wasmorch.Context) (map[string]int, error) {
+	if ctx.Attempt() < 3 {
+		return nil, fmt.Errorf("flaky: attempt %d failed", ctx.Attempt())
+	}
+	return map[string]int{"attempt": ctx.Attempt()}, nil
+}
+
+func alwaysFlaky(ctx *wasmorch.Context) (int, error) {
+	return 0, fmt.Errorf("always flaky: attempt %d failed", ctx.Attempt())
+}
+
+func asksRetry(*wasmorch.Context) (int, error) {
+	return 0, wasmorch.RetryLater(errors.New("the upstream service is busy"))
 }
