@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -145,5 +146,37 @@ func TestHomeOverride(t *testing.T) {
 	code, out, _ = run(t, "run", "list")
 	if code != 0 || !strings.Contains(out, "SUCCESS") {
 		t.Errorf("run list via WASMORCH_HOME (exit %d):\n%s", code, out)
+	}
+}
+
+// TestJSONLogFormat: logging.format json prints one JSON object per event, for log shippers.
+func TestJSONLogFormat(t *testing.T) {
+	ws := workspaceWith(t, map[string]string{"faults": guesttest.Path(t, "guests/go/faults/faults.wasm")})
+	f, _ := os.OpenFile(ws, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("logging:\n  format: json\n")
+	f.Close()
+	code, _, errOut := run(t, "asset", "materialize", "--select", "logs", "-w", ws)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	types := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(errOut), "\n") {
+		var ev struct {
+			Type    string `json:"type"`
+			RunID   string `json:"run_id"`
+			Message string `json:"message"`
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.RunID == "" {
+			t.Fatalf("not a JSON event line: %q (%v)", line, err)
+		}
+		types[ev.Type] = true
+	}
+	for _, want := range []string{"RUN_START", "STEP_START", "LOG", "ASSET_MATERIALIZATION", "STEP_SUCCESS"} {
+		if !types[want] {
+			t.Errorf("no %s event in the JSON output", want)
+		}
+	}
+	if code, _, errOut := run(t, "asset", "materialize", "--select", "logs", "--log-format", "yaml", "-w", ws); code == 0 || !strings.Contains(errOut, `--log-format "yaml" is not console or json`) {
+		t.Errorf("bad --log-format: exit %d %s", code, errOut)
 	}
 }

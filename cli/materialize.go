@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -17,7 +18,7 @@ import (
 )
 
 func (a *app) materializeCmd() *cobra.Command {
-	var selection, configJSON string
+	var selection, configJSON, logFormat string
 	var plain bool
 	cmd := &cobra.Command{
 		Use:   "materialize --select SELECTION",
@@ -38,12 +39,19 @@ downstream), +key / key++ (one or two levels), group:name, * (everything), and c
 				return err
 			}
 			defer inst.Close()
-			p := newProgress(a.stderr, !plain && isTerminal(a.stderr))
-			p.note("loading workspace %s", wsPath)
 			ws, err := inst.LoadWorkspace(ctx, wsPath)
 			if err != nil {
 				return err
 			}
+			format := logFormat
+			if format == "" {
+				format = ws.LogFormat()
+			}
+			if format != "console" && format != "json" {
+				return fmt.Errorf("--log-format %q is not console or json", format)
+			}
+			p := newProgress(a.stderr, format == "console" && !plain && isTerminal(a.stderr))
+			p.json = format == "json"
 			keys, err := ws.Select(selection)
 			if err != nil {
 				return err
@@ -74,6 +82,7 @@ downstream), +key / key++ (one or two levels), group:name, * (everything), and c
 	cmd.Flags().StringVarP(&selection, "select", "s", "", "assets to materialize (required)")
 	cmd.Flags().StringVar(&configJSON, "config-json", "", `run config as JSON: {"ops": {"ASSET": {"config": {...}}}}`)
 	cmd.Flags().BoolVar(&plain, "plain", false, "print plain event lines even on a terminal")
+	cmd.Flags().StringVar(&logFormat, "log-format", "", "console or json (one JSON object per event); default: the workspace's logging.format")
 	return cmd
 }
 
@@ -123,6 +132,7 @@ func (a *app) printSummary(res *host.Result, inst *host.Instance, took time.Dura
 type progress struct {
 	w     io.Writer
 	live  bool
+	json  bool // one JSON object per event, for log shippers
 	total int
 
 	mu      sync.Mutex
@@ -157,12 +167,6 @@ func (p *progress) ticker() {
 			return
 		}
 	}
-}
-
-func (p *progress) note(format string, args ...any) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.println(fmt.Sprintf(format, args...))
 }
 
 // println prints a line above the status line.
@@ -203,6 +207,13 @@ func (p *progress) redraw() {
 func (p *progress) event(ev store.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.json {
+		b, err := json.Marshal(ev)
+		if err == nil {
+			fmt.Fprintf(p.w, "%s\n", b)
+		}
+		return
+	}
 	ts := ev.Time.Format("15:04:05.000")
 	switch ev.Type {
 	case store.EventStepStart:

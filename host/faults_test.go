@@ -294,3 +294,21 @@ func toFloat(v any) float64 {
 	f, _ := strconv.ParseFloat(fmt.Sprint(v), 64)
 	return f
 }
+
+// TestLogLevelFilter: with logging.level warning in wasmorch.yaml, DEBUG and INFO log events
+// (including stdout lines) are not stored.
+func TestLogLevelFilter(t *testing.T) {
+	inst := openInstance(t)
+	ws := loadWorkspace(t, inst, writeWorkspace(t, map[string]string{"faults": guesttest.Path(t, "guests/go/faults/faults.wasm")}, "logging:\n  level: warning\n"))
+	res := materialize(t, inst, ws, "logs")
+	if !res.Success() {
+		t.Fatal(res.Err())
+	}
+	levels := map[string]int{}
+	for _, ev := range eventsOf(res, store.EventLog, "logs") {
+		levels[ev.Level]++
+	}
+	if levels[store.LevelDebug]+levels[store.LevelInfo] != 0 || levels[store.LevelWarn] == 0 || levels[store.LevelError] == 0 {
+		t.Errorf("stored log levels %v, want only WARNING and ERROR", levels)
+	}
+}

@@ -150,6 +150,7 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 		r.planned[k] = true
 	}
 	r.log = newRunLog(i.store, run.ID, o.onEvent)
+	r.log.minLevel = levelRank[ws.file.Logging.Level]
 	res := &Result{RunID: run.ID, Steps: map[string]StepOutcome{}, Materializations: r.produced}
 	if err := r.log.write(store.Event{Type: store.EventRunStart, Message: fmt.Sprintf("starting run of %d step(s)", len(keys))}); err != nil {
 		r.log.close()

@@ -16,6 +16,8 @@ type runLog struct {
 	store   store.Store
 	runID   string
 	onEvent func(store.Event)
+	// minLevel drops LOG events below it (workspace logging.level).
+	minLevel int
 
 	mu      sync.Mutex
 	pending []store.Event
@@ -52,8 +54,14 @@ func (l *runLog) flusher() {
 	}
 }
 
-// log queues a LOG event.
+// levelRank orders log levels for the workspace's level filter.
+var levelRank = map[string]int{store.LevelDebug: 0, store.LevelInfo: 1, store.LevelWarn: 2, store.LevelError: 3}
+
+// log queues a LOG event, unless its level is below the workspace's filter.
 func (l *runLog) log(ev store.Event) {
+	if levelRank[ev.Level] < l.minLevel {
+		return
+	}
 	ev.Type = store.EventLog
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()

@@ -226,3 +226,6 @@ func (a *assetDef) format() abi.Format { return a.spec.Format() }
 
 // FindWorkspace looks for wasmorch.yaml in dir and its parents and returns its path.
 func FindWorkspace(dir string) (string, error) { return workspace.Find(dir) }
+
+// LogFormat is the workspace's logging.format: "console" or "json".
+func (w *Workspace) LogFormat() string { return w.file.Logging.Format }

@@ -35,6 +35,16 @@ type File struct {
 	// Concurrency caps the steps of one run executing at once; 0 means the number of CPUs.
 	Concurrency int
 	Limits      Limits
+	Logging     Logging
+}
+
+// Logging selects how run events are shown and which log events are kept.
+type Logging struct {
+	// Format is "console" (human lines, the default) or "json" (one JSON object per event).
+	Format string
+	// Level is the lowest log level kept: "DEBUG" (the default), "INFO", "WARNING" or "ERROR".
+	// Log events below it are neither stored nor shown.
+	Level string
 }
 
 // Module is one module entry.
@@ -62,6 +72,10 @@ type rawFile struct {
 		Memory      string `yaml:"memory"`
 		Output      string `yaml:"output"`
 	} `yaml:"limits"`
+	Logging struct {
+		Format string `yaml:"format"`
+		Level  string `yaml:"level"`
+	} `yaml:"logging"`
 }
 
 type rawModule struct {
@@ -129,7 +143,7 @@ func Parse(path string, data []byte) (*File, error) {
 		}
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
 		msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
-		msg = yamlFieldErr.ReplaceAllString(msg, `line $1: unknown field "$2" (known: modules, io_manager, concurrency, limits; a module has name and path)`)
+		msg = yamlFieldErr.ReplaceAllString(msg, `line $1: unknown field "$2" (known: modules, io_manager, concurrency, limits, logging; a module has name and path)`)
 		return nil, fail("%s", msg)
 	}
 	f := &File{Path: path, Dir: filepath.Dir(path), IOManager: raw.IOManager, Concurrency: raw.Concurrency}
@@ -163,6 +177,22 @@ func Parse(path string, data []byte) (*File, error) {
 		}
 		seen[name] = m.line
 		f.Modules = append(f.Modules, Module{Name: name, Path: p, Line: m.line})
+	}
+	switch f.Logging.Format = strings.ToLower(raw.Logging.Format); f.Logging.Format {
+	case "":
+		f.Logging.Format = "console"
+	case "console", "json":
+	default:
+		return nil, fail("logging.format %q is not console or json", raw.Logging.Format)
+	}
+	switch f.Logging.Level = strings.ToUpper(raw.Logging.Level); f.Logging.Level {
+	case "":
+		f.Logging.Level = "DEBUG"
+	case "WARN":
+		f.Logging.Level = "WARNING"
+	case "DEBUG", "INFO", "WARNING", "ERROR":
+	default:
+		return nil, fail("logging.level %q is not debug, info, warning or error", raw.Logging.Level)
 	}
 	var err error
 	if raw.Limits.StepTimeout != "" {

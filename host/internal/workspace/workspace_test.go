@@ -31,6 +31,9 @@ limits:
 			t.Errorf("module %d = %+v, want %+v", i, f.Modules[i], m)
 		}
 	}
+	if f.Logging != (Logging{Format: "console", Level: "DEBUG"}) {
+		t.Errorf("default logging = %+v", f.Logging)
+	}
 	if f.Concurrency != 3 || f.Limits.StepTimeout != 30*time.Second || f.Limits.MemoryBytes != 256<<20 || f.Limits.MaxOutputBytes != 1e9 || f.IOManager != "fs" {
 		t.Errorf("settings = %+v", f)
 	}
@@ -49,6 +52,8 @@ func TestParseErrors(t *testing.T) {
 		"bad memory":      {"modules: [a.wasm]\nlimits: {memory: 8GiB}\n", `limits.memory "8GiB" must be a size from 64KiB to 4GiB`},
 		"bad yaml":        {"modules: [a.wasm\n", "line"},
 		"bad concurrency": {"modules: [a.wasm]\nconcurrency: -1\n", "concurrency must be 0"},
+		"bad log format":  {"modules: [a.wasm]\nlogging: {format: xml}\n", `logging.format "xml" is not console or json`},
+		"bad log level":   {"modules: [a.wasm]\nlogging: {level: loud}\n", `logging.level "loud" is not debug, info, warning or error`},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -74,5 +79,15 @@ func TestLoadAndFind(t *testing.T) {
 	p, err := Find(sub)
 	if err != nil || p != filepath.Join(dir, FileName) {
 		t.Fatalf("Find = %q, %v", p, err)
+	}
+}
+
+func TestParseLogging(t *testing.T) {
+	f, err := Parse("/p/wasmorch.yaml", []byte("modules: [a.wasm]\nlogging:\n  format: JSON\n  level: warn\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Logging != (Logging{Format: "json", Level: "WARNING"}) {
+		t.Errorf("logging = %+v", f.Logging)
 	}
 }
