@@ -66,7 +66,7 @@ func TestCLIWalkthrough(t *testing.T) {
 	}
 
 	code, out, _ = run(t, "asset", "list", "-w", ws)
-	if code != 0 || !regexp.MustCompile(`cleaned_orders\s+orders\s+orders\s+arrow\s+raw_orders\s+\d{4}-`).MatchString(out) {
+	if code != 0 || !regexp.MustCompile(`cleaned_orders\s+orders\s+orders\s+arrow\s+raw_orders\s+\d{4}-\S+ \S+\s+\S+\s+fresh`).MatchString(out) {
 		t.Errorf("asset list (exit %d):\n%s", code, out)
 	}
 

@@ -38,8 +38,12 @@ func (a *app) assetListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			fresh, err := inst.Staleness(ctx, ws)
+			if err != nil {
+				return err
+			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ASSET\tGROUP\tMODULE\tFORMAT\tDEPS\tLAST MATERIALIZED\tRUN")
+			fmt.Fprintln(tw, "ASSET\tGROUP\tMODULE\tFORMAT\tDEPS\tLAST MATERIALIZED\tRUN\tSTATUS")
 			for _, info := range assets {
 				when, run := "never", "-"
 				if ev, ok := latest[info.Key]; ok {
@@ -49,7 +53,11 @@ func (a *app) assetListCmd() *cobra.Command {
 				if deps == "" {
 					deps = "-"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", info.Key, info.Group, info.Module, info.Format, deps, when, run)
+				status := fresh[info.Key].Status
+				if status == "stale" {
+					status += " (" + strings.Join(fresh[info.Key].Reasons, "; ") + ")"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", info.Key, info.Group, info.Module, info.Format, deps, when, run, status)
 			}
 			return tw.Flush()
 		}),

@@ -2,10 +2,12 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -52,11 +54,6 @@ downstream), +key / key++ (one or two levels), group:name, * (everything), and c
 			}
 			p := newProgress(a.stderr, format == "console" && !plain && isTerminal(a.stderr))
 			p.json = format == "json"
-			keys, err := ws.Select(selection)
-			if err != nil {
-				return err
-			}
-			p.total = len(keys)
 			var opts []host.MaterializeOption
 			opts = append(opts, host.WithEventHandler(p.event))
 			if configJSON != "" {
@@ -65,6 +62,10 @@ downstream), +key / key++ (one or two levels), group:name, * (everything), and c
 			start := time.Now()
 			res, err := inst.Materialize(ctx, ws, selection, opts...)
 			p.finish()
+			if errors.Is(err, host.ErrNothingStale) {
+				fmt.Fprintln(a.stdout, "Everything selected is up to date; nothing to materialize.")
+				return nil
+			}
 			if res == nil {
 				return err
 			}
@@ -241,6 +242,9 @@ func (p *progress) event(ev store.Event) {
 			p.println(fmt.Sprintf("%s %-8s %s  %s", ts, "STORED", ev.StepKey, ev.Materialization.Location))
 		}
 	case store.EventRunStart:
+		if n, err := strconv.Atoi(fmt.Sprint(ev.Metadata["steps"])); err == nil {
+			p.total = n
+		}
 		p.println(fmt.Sprintf("%s %-8s run %s", ts, "RUN", ev.RunID))
 	}
 }

@@ -121,7 +121,7 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 	for _, opt := range opts {
 		opt(&o)
 	}
-	keys, err := ws.Select(selection)
+	keys, err := i.resolveSelection(ctx, ws, selection)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +152,8 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 	r.log = newRunLog(i.store, run.ID, o.onEvent)
 	r.log.minLevel = levelRank[ws.file.Logging.Level]
 	res := &Result{RunID: run.ID, Steps: map[string]StepOutcome{}, Materializations: r.produced}
-	if err := r.log.write(store.Event{Type: store.EventRunStart, Message: fmt.Sprintf("starting run of %d step(s)", len(keys))}); err != nil {
+	if err := r.log.write(store.Event{Type: store.EventRunStart, Message: fmt.Sprintf("starting run of %d step(s)", len(keys)),
+		Metadata: map[string]any{"steps": len(keys)}}); err != nil {
 		r.log.close()
 		return nil, fmt.Errorf("start run: %w", err)
 	}

@@ -2,13 +2,19 @@ package host_test
 
 import (
 	"context"
+	"errors"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 
+	"github.com/wasmorch/wasmorch/host"
 	"github.com/wasmorch/wasmorch/host/store"
+	"github.com/wasmorch/wasmorch/internal/guesttest"
 )
 
 // TestOrdersPipeline materializes the example end to end on the real runtime, store and IO
@@ -119,5 +125,55 @@ func TestUpstreamNeverMaterialized(t *testing.T) {
 	want := `input "raw_orders": asset "raw_orders" has never been materialized; materialize it first or add it to the selection (e.g. --select '+cleaned_orders')`
 	if msg != want {
 		t.Errorf("error:\n%s\nwant:\n%s", msg, want)
+	}
+}
+
+// TestStaleness: after a full materialization everything is fresh; re-materializing an upstream
+// makes its downstream stale, and a stale: selection runs exactly the stale assets; a changed
+// code version makes an asset stale.
+func TestStaleness(t *testing.T) {
+	ctx := context.Background()
+	inst := openInstance(t)
+	ws := loadWorkspace(t, inst, ordersWorkspace(t))
+	fresh, err := inst.Staleness(ctx, ws)
+	if err != nil || fresh["raw_orders"].Status != "missing" {
+		t.Fatalf("before any run: %+v, %v", fresh, err)
+	}
+	if err := materialize(t, inst, ws, "*").Err(); err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ = inst.Staleness(ctx, ws)
+	for k, f := range fresh {
+		if f.Status != "fresh" {
+			t.Errorf("%s is %s after a full run: %v", k, f.Status, f.Reasons)
+		}
+	}
+	if _, err := inst.Materialize(ctx, ws, "stale:"); !errors.Is(err, host.ErrNothingStale) {
+		t.Errorf("stale: with nothing stale: %v", err)
+	}
+
+	if err := materialize(t, inst, ws, "raw_orders").Err(); err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ = inst.Staleness(ctx, ws)
+	if f := fresh["cleaned_orders"]; f.Status != "stale" || f.Reasons[0] != "upstream raw_orders was materialized after it" {
+		t.Errorf("cleaned_orders: %+v", f)
+	}
+	if f := fresh["revenue_by_region"]; f.Status != "stale" || f.Reasons[0] != "upstream cleaned_orders is stale" {
+		t.Errorf("revenue_by_region: %+v", f)
+	}
+	res := materialize(t, inst, ws, "stale:")
+	if len(res.Steps) != 2 || res.Steps["cleaned_orders"].Status != "SUCCESS" || res.Steps["revenue_by_region"].Status != "SUCCESS" {
+		t.Errorf("stale: ran %v, want cleaned_orders and revenue_by_region", res.Steps)
+	}
+
+	// A new build of the module (another digest) makes every asset of it stale.
+	orders, _ := os.ReadFile(guesttest.Path(t, "orders/go/orders.wasm"))
+	rebuilt := filepath.Join(t.TempDir(), "orders.wasm")
+	os.WriteFile(rebuilt, append(orders, 0, 6, 4, 'n', 'o', 't', 'e', '!'), 0o644) // an extra custom section (wazero refuses an empty payload)
+	ws2 := loadWorkspace(t, inst, writeWorkspace(t, map[string]string{"orders": rebuilt}, ""))
+	fresh, _ = inst.Staleness(ctx, ws2)
+	if f := fresh["raw_orders"]; f.Status != "stale" || !strings.Contains(f.Reasons[0], "code version changed (sha256:") {
+		t.Errorf("after a rebuild: %+v", f)
 	}
 }

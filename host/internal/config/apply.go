@@ -182,11 +182,12 @@ func (w *walker) value(s *Schema, v any, path, secret string) (resolved, redacte
 		resolved = w.checkNumber(s, v, t, path, secret)
 		redacted = resolved
 	}
+	// Messages show the redacted value: an object or array may hold resolved secrets.
 	if s.enum != nil && !slices.ContainsFunc(s.enum, func(e any) bool { return jsonEqual(e, resolved) }) {
-		w.fail(path, "must be one of %s, got %s", render(s.enum), show(resolved, secret))
+		w.fail(path, "must be one of %s, got %s", render(s.enum), show(redacted, secret))
 	}
 	if s.hasConst && !jsonEqual(s.constVal, resolved) {
-		w.fail(path, "must be %s, got %s", render(s.constVal), show(resolved, secret))
+		w.fail(path, "must be %s, got %s", render(s.constVal), show(redacted, secret))
 	}
 	return resolved, redacted
 }
@@ -256,11 +257,11 @@ func (w *walker) array(s *Schema, arr []any, path string) (resolved, redacted []
 	for i, e := range arr {
 		resolved[i], redacted[i] = w.walk(items, e, indexPath(path, i))
 	}
-	if s.minItems >= 0 && len(arr) < s.minItems {
-		w.fail(path, "must have at least %d %s, got %d", s.minItems, plural(s.minItems, "item"), len(arr))
+	if m := s.minItems; m != nil && len(arr) < *m {
+		w.fail(path, "must have at least %d %s, got %d", *m, plural(*m, "item"), len(arr))
 	}
-	if s.maxItems >= 0 && len(arr) > s.maxItems {
-		w.fail(path, "must have at most %d %s, got %d", s.maxItems, plural(s.maxItems, "item"), len(arr))
+	if m := s.maxItems; m != nil && len(arr) > *m {
+		w.fail(path, "must have at most %d %s, got %d", *m, plural(*m, "item"), len(arr))
 	}
 	return resolved, redacted
 }
@@ -271,11 +272,11 @@ func (w *walker) checkString(s *Schema, str, path, secret string) {
 	if secret != "" {
 		got = fmt.Sprintf("the value of environment variable %q", secret)
 	}
-	if s.minLength >= 0 && n < s.minLength {
-		w.fail(path, "must be at least %d %s long, got %s", s.minLength, plural(s.minLength, "character"), got)
+	if m := s.minLength; m != nil && n < *m {
+		w.fail(path, "must be at least %d %s long, got %s", *m, plural(*m, "character"), got)
 	}
-	if s.maxLength >= 0 && n > s.maxLength {
-		w.fail(path, "must be at most %d %s long, got %s", s.maxLength, plural(s.maxLength, "character"), got)
+	if m := s.maxLength; m != nil && n > *m {
+		w.fail(path, "must be at most %d %s long, got %s", *m, plural(*m, "character"), got)
 	}
 	if s.pattern != nil && !s.pattern.MatchString(str) {
 		w.fail(path, "must match pattern %q, got %s", s.pattern.String(), show(str, secret))

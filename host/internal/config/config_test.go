@@ -211,8 +211,17 @@ func TestApplyDefaults(t *testing.T) {
 		{name: "required object two levels", schema: `{"type":"object","required":["a"],"properties":{"a":{"type":"object","required":["b"],"properties":{"b":{"type":"object","properties":{"c":{"default":1}}}}}}}`,
 			value: `{}`, want: `{"a":{"b":{"c":1}}}`},
 		{name: "optional object not created", schema: `{"type":"object","properties":{` + db + `}}`, value: `{}`, want: `{}`},
-		{name: "required object without defaults", schema: `{"type":"object","required":["opts"],"properties":{"opts":{"type":"object","properties":{"v":{"type":"boolean"}}}}}`,
+		{name: "required object of optional fields", schema: `{"type":"object","required":["opts"],"properties":{"opts":{"type":"object","properties":{"v":{"type":"boolean"}}}}}`,
+			value: `{}`, want: `{"opts":{}}`},
+		{name: "required free-form object", schema: `{"type":"object","required":["opts"],"properties":{"opts":{"type":"object","additionalProperties":{"type":"integer"}}}}`,
 			value: `{}`, errs: []string{`config: missing required field "opts"`}},
+		{name: "Go SDK ConfigFrom shape", schema: `{"type":"object","additionalProperties":false,"required":["csv","db","tags"],"properties":{
+				"csv":{"type":"string","description":"CSV text"},
+				"limit":{"type":"integer","description":"stop after this many rows"},
+				"mode":{"type":"string","enum":["strict","lenient"],"default":"strict"},
+				"tags":{"type":"array","items":{"type":"string"}},
+				"db":{"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","default":"localhost"},"port":{"type":"integer","default":5432}}}}}`,
+			value: `{"csv":"a","tags":[]}`, want: `{"csv":"a","db":{"host":"localhost","port":5432},"mode":"strict","tags":[]}`},
 		{name: "required object with required field lacking default", schema: `{"type":"object","required":["db"],"properties":{"db":{"type":"object","required":["password"],"properties":{"host":{"default":"h"},"password":{"type":"string"}}}}}`,
 			value: `{}`, errs: []string{`config: missing required field "db"`}},
 		{name: "required object without declared type", schema: `{"type":"object","required":["db"],"properties":{"db":{"properties":{"host":{"default":"h"}}}}}`,
@@ -250,8 +259,14 @@ func TestApplyGoValues(t *testing.T) {
 	_, errs = s.Apply(map[string]any{"a": json.Number("1x")})
 	checkErrs(t, errs, []string{`config.a: "1x" is not a valid JSON number`})
 
+	got, errs := (&Schema{}).Apply(decode(t, `["abc",{"x":1}]`))
+	checkErrs(t, errs, nil)
+	if g := encode(t, got); g != `["abc",{"x":1}]` {
+		t.Errorf("zero schema: %s", g)
+	}
+
 	var nilSchema *Schema
-	got, errs := nilSchema.Apply(decode(t, `{"x":[1]}`))
+	got, errs = nilSchema.Apply(decode(t, `{"x":[1]}`))
 	checkErrs(t, errs, nil)
 	if g := encode(t, got); g != `{"x":[1]}` {
 		t.Errorf("nil schema: %s", g)
@@ -562,6 +577,14 @@ func TestPrepareEnv(t *testing.T) {
 			}
 		})
 	}
+
+	// A secret inside an object or array is not shown by enum and const messages either.
+	s2 := mustCompile(t, `{"properties":{"e":{"enum":[{"a":1}]},"c":{"const":["x"]}}}`)
+	_, _, errs := Prepare(s2, decode(t, `{"e":{"a":{"env":"PW"}},"c":[{"env":"PW"}]}`), lookup)
+	checkErrs(t, errs, []string{
+		`config.c: must be ["x"], got ["<secret from env PW>"]`,
+		`config.e: must be one of [{"a":1}], got {"a":"<secret from env PW>"}`,
+	})
 
 	// The integer from the environment is a JSON number in the resolved value.
 	res, _, errs := Prepare(s, map[string]any{}, lookup)

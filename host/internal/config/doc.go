@@ -27,10 +27,12 @@
 //   - a missing property that has a default gets a copy of it, and the copy is then processed like
 //     a given value (its own nested defaults are filled in, its env references resolved);
 //   - a missing property without a default that is listed in required, and whose schema declares
-//     type "object" and can be built from defaults alone (every field it requires has a default
-//     or can itself be built that way, and at least one of its properties has a default or can be
-//     built), is created as {} and filled in; a nested block of settings that all have defaults
-//     therefore need not be written out (Dagster's behaviour for a Shape of optional fields);
+//     type "object" and properties and can be built from defaults alone (every field it requires
+//     has a default or can itself be built that way), is created as {} and filled in. A nested
+//     block of settings that are all optional or defaulted therefore need not be written out:
+//     this is Dagster's rule that a Shape whose fields are all optional is itself optional, and
+//     it fits the Go SDK's ConfigFrom, which marks nested struct fields required. An object
+//     without declared properties (a free-form map) is never created this way;
 //   - any other missing property stays missing: a missing required one is an error
 //     (`missing required field "name"`, reported at the path of the object), a missing optional
 //     one is simply absent from the result, as in JSON Schema.

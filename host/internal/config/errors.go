@@ -85,7 +85,8 @@ func sortErrors(errs []Error) {
 var indexRE = regexp.MustCompile(`\[(\d+)\]`)
 
 // sortKey pads array indexes so that items[2] sorts before items[10]. Separators map to low bytes
-// so that a path sorts right before the paths below it.
+// so that a path sorts right before the paths below it, and a quoted field (["a.b"]) sorts among
+// the other fields.
 func sortKey(path string) string {
 	path = indexRE.ReplaceAllStringFunc(path, func(m string) string {
 		n := m[1 : len(m)-1]
@@ -94,7 +95,7 @@ func sortKey(path string) string {
 		}
 		return "[" + strings.Repeat("0", 20-len(n)) + n + "]"
 	})
-	return strings.NewReplacer(".", "\x01", "[", "\x02").Replace(path)
+	return strings.NewReplacer(`["`, "\x01\"", ".", "\x01", "[", "\x02").Replace(path)
 }
 
 // childPath is the path of field key of the value at path.

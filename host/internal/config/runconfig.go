@@ -94,13 +94,16 @@ func ValidateRunConfig(run []byte, steps map[string]*Schema, lookup func(string)
 				w.fail(entryPath, `expected an object with a "config" field, got %s`, describe(e, ""))
 				continue
 			}
+			cfg, ok = em["config"]
+			if !ok {
+				w.fail(entryPath, `missing required field "config"`)
+			}
 			for _, k := range sortedKeys(em) {
 				if k != "config" {
 					w.fail(entryPath, "unknown field %q%s", k, unknownHint(k, []string{"config"}))
 				}
 			}
-			if cfg, ok = em["config"]; !ok {
-				w.fail(entryPath, `missing required field "config"`)
+			if !ok {
 				continue
 			}
 		} else {

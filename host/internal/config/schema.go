@@ -12,8 +12,8 @@ import (
 	"strings"
 )
 
-// Schema is a compiled config schema. The zero Schema, like a nil *Schema, accepts any value.
-// A Schema is immutable once compiled and safe for concurrent use.
+// Schema is a compiled config schema, made by [Compile]. A nil *Schema, like the zero Schema,
+// accepts any value. A Schema is immutable and safe for concurrent use.
 type Schema struct {
 	never bool     // the false schema: no value is valid
 	types []string // allowed JSON types; nil allows all
@@ -34,16 +34,14 @@ type Schema struct {
 	minimum, maximum                   *bound
 	exclusiveMinimum, exclusiveMaximum *bound
 
-	minLength, maxLength int // -1 when absent
+	minLength, maxLength *int
 	pattern              *regexp.Regexp
 
 	items              *Schema // nil means any value
-	minItems, maxItems int     // -1 when absent
+	minItems, maxItems *int
 
 	// autoCreate: when missing and required, the value is built as {} plus defaults.
 	autoCreate bool
-	// fillable: {} plus defaults has at least one field (used to compute autoCreate).
-	fillable bool
 }
 
 // bound is a numeric limit, kept as written for messages and exact comparison.
@@ -53,10 +51,10 @@ type bound struct {
 }
 
 // anySchema accepts any value.
-var anySchema = &Schema{minLength: -1, maxLength: -1, minItems: -1, maxItems: -1}
+var anySchema = &Schema{}
 
 // objectSchema accepts any object: what a step without a schema accepts.
-var objectSchema = &Schema{types: []string{"object"}, minLength: -1, maxLength: -1, minItems: -1, maxItems: -1}
+var objectSchema = &Schema{types: []string{"object"}}
 
 var typeNames = []string{"array", "boolean", "integer", "null", "number", "object", "string"}
 
@@ -133,7 +131,7 @@ func pointerToken(k string) string {
 }
 
 func (c *compiler) node(v any, ptr string) *Schema {
-	s := &Schema{minLength: -1, maxLength: -1, minItems: -1, maxItems: -1}
+	s := &Schema{}
 	switch v := v.(type) {
 	case bool:
 		s.never = !v
@@ -151,9 +149,9 @@ func (c *compiler) node(v any, ptr string) *Schema {
 		c.add(ptr, "a schema must be an object or a boolean, got %s", describe(v, ""))
 		return s
 	}
-	// A missing required object can be built from defaults when everything it requires has a
-	// default or can itself be built, and the result is not empty.
-	if slices.Contains(s.types, "object") {
+	// A missing required object can be built from defaults when it declares its fields and
+	// everything it requires has a default or can itself be built.
+	if slices.Contains(s.types, "object") && len(s.props) > 0 {
 		ok := true
 		for _, r := range s.required {
 			p := s.props[r]
@@ -162,7 +160,7 @@ func (c *compiler) node(v any, ptr string) *Schema {
 				break
 			}
 		}
-		s.autoCreate = ok && s.fillable
+		s.autoCreate = ok
 	}
 	return s
 }
@@ -183,11 +181,6 @@ func (c *compiler) keyword(s *Schema, k string, v any, ptr string) {
 			s.propNames = append(s.propNames, name)
 		}
 		sort.Strings(s.propNames)
-		for _, name := range s.propNames {
-			if p := s.props[name]; p.hasDefault || p.autoCreate {
-				s.fillable = true
-			}
-		}
 	case "required":
 		arr, ok := v.([]any)
 		if !ok {
@@ -264,13 +257,13 @@ func (c *compiler) keyword(s *Schema, k string, v any, ptr string) {
 		}
 		switch k {
 		case "minLength":
-			s.minLength = i
+			s.minLength = &i
 		case "maxLength":
-			s.maxLength = i
+			s.maxLength = &i
 		case "minItems":
-			s.minItems = i
+			s.minItems = &i
 		default:
-			s.maxItems = i
+			s.maxItems = &i
 		}
 	case "pattern":
 		p, ok := v.(string)
