@@ -312,3 +312,57 @@ func TestLogLevelFilter(t *testing.T) {
 		t.Errorf("stored log levels %v, want only WARNING and ERROR", levels)
 	}
 }
+
+// TestTypedRunConfig: config is validated against the asset's schema before the run starts, with
+// every error listed by path; defaults reach the guest; a secret given as {"env": NAME} reaches
+// the guest but is never stored in clear, in the run record or in any event.
+func TestTypedRunConfig(t *testing.T) {
+	ctx := context.Background()
+	inst := openInstance(t)
+	ws := loadWorkspace(t, inst, faultsWorkspace(t))
+
+	_, err := inst.Materialize(ctx, ws, "typed_config", host.WithRunConfig([]byte(
+		`{"ops": {"typed_config": {"config": {"count": "three", "mode": "medium", "nmae": "x"}}}}`)))
+	for _, want := range []string{
+		"4 errors",
+		`ops.typed_config.config: missing required field "name"`,
+		`ops.typed_config.config.count: expected integer, got string "three"`,
+		`ops.typed_config.config.mode: must be one of ["fast","slow"], got "medium"`,
+		`ops.typed_config.config: unknown field "nmae" (did you mean "name"?)`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v\nwant it to contain %q", err, want)
+		}
+	}
+	if runs, _ := inst.Store().Runs(ctx, store.RunFilter{}); len(runs) != 0 {
+		t.Fatalf("invalid config created %d run(s); validation must happen before the run", len(runs))
+	}
+
+	t.Setenv("WASMORCH_TEST_SECRET", "hunter2-do-not-store")
+	res := materialize(t, inst, ws, "typed_config", host.WithRunConfig([]byte(
+		`{"ops": {"typed_config": {"config": {"name": "ann", "secret": {"env": "WASMORCH_TEST_SECRET"}}}}}`)))
+	if !res.Success() {
+		t.Fatal(res.Err())
+	}
+	v, err := inst.AssetValue(ctx, "typed_config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	json.Unmarshal(v.Data, &got)
+	if got["count"] != 2.0 || got["mode"] != "fast" || got["name"] != "ann" || got["secret"] != "hunter2-do-not-store" {
+		t.Errorf("the guest saw config %v; want defaults applied and the secret resolved", got)
+	}
+	run, _ := inst.Store().Run(ctx, res.RunID)
+	events, _ := inst.Store().Events(ctx, res.RunID, 0, 0)
+	stored, _ := json.Marshal(struct {
+		R store.Run
+		E []store.Event
+	}{run, events})
+	if strings.Contains(string(stored), "hunter2") {
+		t.Error("the secret was stored in clear in the run record or its events")
+	}
+	if !strings.Contains(string(run.Config), "<secret from env WASMORCH_TEST_SECRET>") {
+		t.Errorf("stored run config %s does not show where the secret came from", run.Config)
+	}
+}

@@ -169,12 +169,13 @@ func TestRunConfigErrors(t *testing.T) {
 	inst := openInstance(t)
 	ws := loadWorkspace(t, inst, ordersWorkspace(t))
 	for cfg, want := range map[string]string{
-		`[1]`:                                         "not a JSON object",
-		`{"opz": {}}`:                                 `unknown top-level key "opz"`,
-		`{"ops": {"raw_order": {"config": {}}}}`:      `no asset "raw_order" in the workspace (did you mean "raw_orders"?)`,
-		`{"ops": {"raw_orders": {"conf": {}}}}`:       `unknown key "conf"`,
-		`{"ops": {"raw_orders": {"config": 3}}}`:      "ops.raw_orders.config: expected a JSON object",
-		`{"ops": {"cleaned_orders": {"config": {}}}}`: `asset "cleaned_orders" is not in the selection`,
+		`[1]`:                                             `run config must be an object of the shape {"ops": {"STEP": {"config": {...}}}}, got array`,
+		`{"opz": {}}`:                                     `unknown top-level field "opz" (did you mean "ops"?)`,
+		`{"ops": {"raw_order": {"config": {}}}}`:          `ops: unknown step "raw_order" (did you mean "raw_orders"?)`,
+		`{"ops": {"raw_orders": {"conf": {}}}}`:           `ops.raw_orders: unknown field "conf" (did you mean "config"?)`,
+		`{"ops": {"raw_orders": {"config": 3}}}`:          "ops.raw_orders.config: expected object, got integer 3",
+		`{"ops": {"raw_orders": {"config": {"csv": 1}}}}`: "ops.raw_orders.config.csv: expected string, got integer 1",
+		`{"ops": {"cleaned_orders": {"config": {}}}}`:     `asset "cleaned_orders" is not in the selection`,
 	} {
 		_, err := inst.Materialize(context.Background(), ws, "raw_orders", host.WithRunConfig([]byte(cfg)))
 		if !errors.Is(err, host.ErrInvalidRunConfig) || !strings.Contains(err.Error(), want) {

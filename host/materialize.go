@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/wasmorch/wasmorch/abi"
+	"github.com/wasmorch/wasmorch/host/internal/config"
 	"github.com/wasmorch/wasmorch/host/internal/exec"
 	"github.com/wasmorch/wasmorch/host/internal/manifest"
 	wruntime "github.com/wasmorch/wasmorch/host/internal/runtime"
@@ -125,7 +127,7 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 	if err != nil {
 		return nil, err
 	}
-	configs, err := parseRunConfig(o.config, ws, keys)
+	configs, redactedConfig, err := prepareRunConfig(o.config, ws, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +140,7 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 		JobName:   store.AssetJobName,
 		Selection: selection,
 		StepKeys:  keys,
-		Config:    o.config,
+		Config:    redactedConfig, // secrets from the environment are never stored in clear
 		Tags:      o.tags,
 		CreatedAt: time.Now(),
 	}
@@ -405,87 +407,37 @@ func (r *runner) upstreamLocation(ctx context.Context, key string, in manifest.A
 	return *ev.Materialization, nil
 }
 
-// parseRunConfig checks run config in Dagster's shape and returns each selected asset's config.
-func parseRunConfig(data []byte, ws *Workspace, selected []string) (map[string]json.RawMessage, error) {
-	out := map[string]json.RawMessage{}
-	if len(bytes.TrimSpace(data)) == 0 {
-		return out, nil
-	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, fmt.Errorf("%w: not a JSON object: %v", ErrInvalidRunConfig, err)
-	}
-	for k := range top {
-		if k != "ops" {
-			return nil, fmt.Errorf("%w: unknown top-level key %q (run config has the shape {\"ops\": {\"ASSET\": {\"config\": {...}}}})", ErrInvalidRunConfig, k)
+// prepareRunConfig validates run config in Dagster's shape against the selected assets'
+// config schemas, applies defaults and resolves {"env": NAME} secrets. It returns each step's
+// config (what its guest receives) and the redacted run config (the only form that is stored).
+// Every problem is reported at once, each with its path.
+func prepareRunConfig(data []byte, ws *Workspace, selected []string) (map[string]json.RawMessage, []byte, error) {
+	// A name that is an asset of the workspace but not selected gets its own message: the user
+	// most likely forgot it in --select.
+	if len(bytes.TrimSpace(data)) > 0 {
+		var top struct {
+			Ops map[string]json.RawMessage `json:"ops"`
+		}
+		if json.Unmarshal(data, &top) == nil {
+			isSelected := map[string]bool{}
+			for _, k := range selected {
+				isSelected[k] = true
+			}
+			for name := range top.Ops {
+				key := strings.ReplaceAll(name, "__", "/")
+				if _, ok := ws.assets[key]; ok && !isSelected[key] {
+					return nil, nil, fmt.Errorf("%w: ops.%s: asset %q is not in the selection, so its config would be ignored", ErrInvalidRunConfig, name, key)
+				}
+			}
 		}
 	}
-	var ops map[string]json.RawMessage
-	if raw, ok := top["ops"]; ok {
-		if err := json.Unmarshal(raw, &ops); err != nil {
-			return nil, fmt.Errorf("%w: ops: expected an object keyed by asset: %v", ErrInvalidRunConfig, err)
-		}
-	}
-	isSelected := map[string]bool{}
+	steps := make(map[string]*config.Schema, len(selected))
 	for _, k := range selected {
-		isSelected[k] = true
+		steps[k] = ws.assets[k].config
 	}
-	for name, raw := range ops {
-		key := strings.ReplaceAll(name, "__", "/")
-		if _, ok := ws.assets[key]; !ok {
-			return nil, fmt.Errorf("%w: ops.%s: no asset %q in the workspace%s", ErrInvalidRunConfig, name, key, suggest(key, ws.graph.Keys()))
-		}
-		if !isSelected[key] {
-			return nil, fmt.Errorf("%w: ops.%s: asset %q is not in the selection, so its config would be ignored", ErrInvalidRunConfig, name, key)
-		}
-		var entry map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &entry); err != nil {
-			return nil, fmt.Errorf("%w: ops.%s: expected an object with a \"config\" key: %v", ErrInvalidRunConfig, name, err)
-		}
-		for k := range entry {
-			if k != "config" {
-				return nil, fmt.Errorf("%w: ops.%s: unknown key %q (expected \"config\")", ErrInvalidRunConfig, name, k)
-			}
-		}
-		cfg := bytes.TrimSpace(entry["config"])
-		if len(cfg) == 0 || cfg[0] != '{' {
-			return nil, fmt.Errorf("%w: ops.%s.config: expected a JSON object", ErrInvalidRunConfig, name)
-		}
-		out[key] = json.RawMessage(cfg)
+	perStep, redacted, errs := config.ValidateRunConfig(data, steps, os.LookupEnv)
+	if len(errs) > 0 {
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidRunConfig, config.Join(errs))
 	}
-	return out, nil
-}
-
-// suggest returns ` (did you mean "x"?)` for the closest key by edit distance, or "".
-func suggest(s string, keys []string) string {
-	best, bestD := "", 4
-	for _, k := range keys {
-		if d := editDistance(s, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return perStep, redacted, nil
 }

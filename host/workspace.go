@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 
 	"github.com/wasmorch/wasmorch/abi"
+	"github.com/wasmorch/wasmorch/host/internal/config"
 	"github.com/wasmorch/wasmorch/host/internal/graph"
 	"github.com/wasmorch/wasmorch/host/internal/manifest"
 	wruntime "github.com/wasmorch/wasmorch/host/internal/runtime"
@@ -32,6 +33,8 @@ type assetDef struct {
 	ioManager string
 	// schema is the declared output schema, nil when the asset declares none.
 	schema *arrow.Schema
+	// config validates the asset's run config and supplies defaults; nil accepts any object.
+	config *config.Schema
 }
 
 // AssetInfo describes one asset of a workspace.
@@ -97,6 +100,12 @@ func (i *Instance) LoadWorkspace(ctx context.Context, path string) (*Workspace, 
 					}
 					def.schema = s
 				}
+				cs, err := config.Compile(a.ConfigSchema)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("module %q: asset %q: config_schema: %w", m.Name, a.Key, err))
+					continue
+				}
+				def.config = cs
 				ws.assets[a.Key] = def
 			}
 		}

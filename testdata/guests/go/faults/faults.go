@@ -60,6 +60,9 @@ func init() {
 		wasmorch.Retry(wasmorch.RetryPolicy{MaxRetries: 2, Delay: 5 * time.Millisecond, Jitter: wasmorch.JitterFull}))
 	wasmorch.Asset("asks_retry", asksRetry, group,
 		wasmorch.Description("Asks to be retried, but has no retry policy."))
+	wasmorch.Asset("typed_config", typedConfig, group,
+		wasmorch.Description("Returns its config, which has a schema derived from a Go struct."),
+		wasmorch.ConfigFrom(typedConfigT{}))
 	wasmorch.Asset("sandbox", sandbox, group,
 		wasmorch.Description("Reports what the sandbox lets it see: environment, arguments, files, working directory."))
 }
@@ -218,4 +221,17 @@ func alwaysFlaky(ctx *wasmorch.Context) (int, error) {
 
 func asksRetry(*wasmorch.Context) (int, error) {
 	return 0, wasmorch.RetryLater(errors.New("the upstream service is busy"))
+}
+
+type typedConfigT struct {
+	Name   string `json:"name" doc:"who to greet"`
+	Count  int    `json:"count" default:"2"`
+	Mode   string `json:"mode" enum:"fast,slow" default:"fast"`
+	Secret string `json:"secret,omitempty" doc:"give it as {\"env\": \"NAME\"}"`
+}
+
+func typedConfig(ctx *wasmorch.Context) (typedConfigT, error) {
+	var c typedConfigT
+	err := ctx.Config(&c)
+	return c, err
 }
