@@ -62,7 +62,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	asset.AddCommand(a.materializeCmd(), a.assetListCmd(), a.assetShowCmd())
 	run := &cobra.Command{Use: "run", Short: "Inspect runs"}
 	run.AddCommand(a.runListCmd(), a.runShowCmd())
-	root.AddCommand(asset, run, a.initCmd())
+	root.AddCommand(asset, run, a.jobCmd(), a.initCmd())
 	return root
 }
 

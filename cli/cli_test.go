@@ -180,3 +180,36 @@ func TestJSONLogFormat(t *testing.T) {
 		t.Errorf("bad --log-format: exit %d %s", code, errOut)
 	}
 }
+
+func TestJobCommands(t *testing.T) {
+	ws := workspaceWith(t, map[string]string{"faults": guesttest.Path(t, "guests/go/faults/faults.wasm")})
+	f, _ := os.OpenFile(ws, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("jobs:\n  - name: greet\n    selection: typed_config\n    tags: {team: data}\n    config:\n      ops:\n        typed_config:\n          config: {name: from-job}\n")
+	f.Close()
+	code, out, _ := run(t, "job", "list", "-w", ws)
+	if code != 0 || !regexp.MustCompile(`greet\s+typed_config\s+team=data`).MatchString(out) {
+		t.Errorf("job list (exit %d):\n%s", code, out)
+	}
+	cfg := filepath.Join(t.TempDir(), "prod.yaml")
+	os.WriteFile(cfg, []byte("ops:\n  typed_config:\n    config:\n      count: 9\n"), 0o644)
+	code, out, errOut := run(t, "job", "execute", "-j", "greet", "-c", cfg, "-w", ws)
+	if code != 0 || !strings.Contains(out, "1 succeeded") {
+		t.Fatalf("job execute (exit %d):\n%s\n%s", code, out, errOut)
+	}
+	code, out, _ = run(t, "asset", "show", "typed_config", "-w", ws)
+	if code != 0 || !strings.Contains(out, `"name":"from-job"`) || !strings.Contains(out, `"count":9`) {
+		t.Errorf("the job's config and the -c file did not both reach the guest:\n%s", out)
+	}
+	for name, c := range map[string]struct {
+		args []string
+		want string
+	}{
+		"no job name":    {[]string{"job", "execute", "-w", ws}, "-j NAME is required"},
+		"unknown job":    {[]string{"job", "execute", "-j", "nope", "-w", ws}, `no job "nope" (jobs: greet)`},
+		"missing config": {[]string{"job", "execute", "-j", "greet", "-c", "/nonexistent.yaml", "-w", ws}, "run config file"},
+	} {
+		if code, _, errOut := run(t, c.args...); code == 0 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%s: exit %d, stderr %q, want %q", name, code, errOut, c.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,76 +15,134 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	"gopkg.in/yaml.v3"
 
 	"github.com/wasmorch/wasmorch/host"
 	"github.com/wasmorch/wasmorch/host/store"
 )
 
+// runFlags are the flags every command that starts a run shares.
+type runFlags struct {
+	configJSON  string
+	configFiles []string
+	logFormat   string
+	plain       bool
+}
+
+func (f *runFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.configJSON, "config-json", "", `run config as JSON: {"ops": {"ASSET": {"config": {...}}}}`)
+	cmd.Flags().StringArrayVarP(&f.configFiles, "config", "c", nil, "run config YAML file; repeat to merge several (later files win), with --config-json on top")
+	cmd.Flags().BoolVar(&f.plain, "plain", false, "print plain event lines even on a terminal")
+	cmd.Flags().StringVar(&f.logFormat, "log-format", "", "console or json (one JSON object per event); default: the workspace's logging.format")
+}
+
+// runConfig merges the -c files in order and --config-json on top.
+func (f *runFlags) runConfig() ([]byte, error) {
+	var merged []byte
+	for _, path := range f.configFiles {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("run config file: %w", err)
+		}
+		var n yaml.Node
+		if err := yaml.Unmarshal(data, &n); err != nil {
+			return nil, fmt.Errorf("run config file %s: %v", path, err)
+		}
+		if len(n.Content) == 0 {
+			continue
+		}
+		js, err := host.YAMLToJSON(n.Content[0])
+		if err != nil {
+			return nil, fmt.Errorf("run config file %s: %v", path, err)
+		}
+		if merged, err = host.MergeRunConfig(merged, js); err != nil {
+			return nil, fmt.Errorf("run config file %s: %v", path, err)
+		}
+	}
+	if f.configJSON != "" {
+		var err error
+		if merged, err = host.MergeRunConfig(merged, []byte(f.configJSON)); err != nil {
+			return nil, fmt.Errorf("--config-json: %v", err)
+		}
+	}
+	return merged, nil
+}
+
+// runAndReport opens the instance and workspace, starts a run with start, shows its progress and
+// prints the summary; a failed run exits 1.
+func (a *app) runAndReport(cmd *cobra.Command, f *runFlags, start func(ctx context.Context, inst *host.Instance, ws *host.Workspace, opts []host.MaterializeOption) (*host.Result, error)) error {
+	ctx := cmd.Context()
+	cfg, err := f.runConfig()
+	if err != nil {
+		return err
+	}
+	inst, wsPath, err := a.openInstance(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer inst.Close()
+	ws, err := inst.LoadWorkspace(ctx, wsPath)
+	if err != nil {
+		return err
+	}
+	format := f.logFormat
+	if format == "" {
+		format = ws.LogFormat()
+	}
+	if format != "console" && format != "json" {
+		return fmt.Errorf("--log-format %q is not console or json", format)
+	}
+	p := newProgress(a.stderr, format == "console" && !f.plain && isTerminal(a.stderr))
+	p.json = format == "json"
+	opts := []host.MaterializeOption{host.WithEventHandler(p.event)}
+	if len(cfg) > 0 {
+		opts = append(opts, host.WithRunConfig(cfg))
+	}
+	began := time.Now()
+	res, err := start(ctx, inst, ws, opts)
+	p.finish()
+	if errors.Is(err, host.ErrNothingStale) {
+		fmt.Fprintln(a.stdout, "Everything selected is up to date; nothing to materialize.")
+		return nil
+	}
+	if res == nil {
+		return err
+	}
+	a.printSummary(res, inst, time.Since(began))
+	if err != nil {
+		return err
+	}
+	if !res.Success() {
+		fmt.Fprintln(a.stderr, res.Err())
+		return exitError{1}
+	}
+	return nil
+}
+
 func (a *app) materializeCmd() *cobra.Command {
-	var selection, configJSON, logFormat string
-	var plain bool
+	var selection string
+	var flags runFlags
 	cmd := &cobra.Command{
 		Use:   "materialize --select SELECTION",
 		Short: "Materialize the selected assets in one run",
 		Long: `Materialize the selected assets in one run, showing progress as steps start and finish.
 
 Selection syntax (as in Dagster): key, prefix/key, *key (with all upstream), key* (with all
-downstream), +key / key++ (one or two levels), group:name, * (everything), and commas for unions.`,
-		Example: "  wasmorch asset materialize --select '*'\n  wasmorch asset materialize --select 'revenue_by_region+' --config-json '{\"ops\": {\"raw_orders\": {\"config\": {\"csv\": \"...\"}}}}'",
+downstream), +key / key++ (one or two levels), group:name, * (everything), and commas for unions.
+stale: selects the stale or never-materialized assets (stale:EXPR within EXPR).`,
+		Example: "  wasmorch asset materialize --select '*'\n  wasmorch asset materialize --select 'stale:'\n  wasmorch asset materialize --select 'revenue_by_region+' --config-json '{\"ops\": {\"raw_orders\": {\"config\": {\"csv\": \"...\"}}}}'",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if selection == "" {
 				return fmt.Errorf("--select is required (use '*' for every asset)")
 			}
-			ctx := cmd.Context()
-			inst, wsPath, err := a.openInstance(ctx, true)
-			if err != nil {
-				return err
-			}
-			defer inst.Close()
-			ws, err := inst.LoadWorkspace(ctx, wsPath)
-			if err != nil {
-				return err
-			}
-			format := logFormat
-			if format == "" {
-				format = ws.LogFormat()
-			}
-			if format != "console" && format != "json" {
-				return fmt.Errorf("--log-format %q is not console or json", format)
-			}
-			p := newProgress(a.stderr, format == "console" && !plain && isTerminal(a.stderr))
-			p.json = format == "json"
-			var opts []host.MaterializeOption
-			opts = append(opts, host.WithEventHandler(p.event))
-			if configJSON != "" {
-				opts = append(opts, host.WithRunConfig([]byte(configJSON)))
-			}
-			start := time.Now()
-			res, err := inst.Materialize(ctx, ws, selection, opts...)
-			p.finish()
-			if errors.Is(err, host.ErrNothingStale) {
-				fmt.Fprintln(a.stdout, "Everything selected is up to date; nothing to materialize.")
-				return nil
-			}
-			if res == nil {
-				return err
-			}
-			a.printSummary(res, inst, time.Since(start))
-			if err != nil {
-				return err
-			}
-			if !res.Success() {
-				fmt.Fprintln(a.stderr, res.Err())
-				return exitError{1}
-			}
-			return nil
+			return a.runAndReport(cmd, &flags, func(ctx context.Context, inst *host.Instance, ws *host.Workspace, opts []host.MaterializeOption) (*host.Result, error) {
+				return inst.Materialize(ctx, ws, selection, opts...)
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&selection, "select", "s", "", "assets to materialize (required)")
-	cmd.Flags().StringVar(&configJSON, "config-json", "", `run config as JSON: {"ops": {"ASSET": {"config": {...}}}}`)
-	cmd.Flags().BoolVar(&plain, "plain", false, "print plain event lines even on a terminal")
-	cmd.Flags().StringVar(&logFormat, "log-format", "", "console or json (one JSON object per event); default: the workspace's logging.format")
+	flags.register(cmd)
 	return cmd
 }
 

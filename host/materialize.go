@@ -35,6 +35,7 @@ type materializeOptions struct {
 	config  []byte
 	onEvent func(store.Event)
 	tags    map[string]string
+	jobName string // set by ExecuteJob
 }
 
 // WithRunConfig passes run config in Dagster's shape: {"ops": {"ASSET": {"config": {...}}}}.
@@ -137,7 +138,7 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 	}
 	run := store.Run{
 		ID:        runID.String(),
-		JobName:   store.AssetJobName,
+		JobName:   pick(o.jobName, store.AssetJobName),
 		Selection: selection,
 		StepKeys:  keys,
 		Config:    redactedConfig, // secrets from the environment are never stored in clear

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
+	"gopkg.in/yaml.v3"
 
 	"github.com/wasmorch/wasmorch/abi"
 	"github.com/wasmorch/wasmorch/host/internal/config"
@@ -25,6 +26,7 @@ type Workspace struct {
 	modules []*wruntime.Module
 	graph   *graph.Graph
 	assets  map[string]*assetDef
+	jobs    map[string]JobInfo
 }
 
 type assetDef struct {
@@ -123,6 +125,7 @@ func (i *Instance) LoadWorkspace(ctx context.Context, path string) (*Workspace, 
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, ws.loadJobs()...)
 	if len(errs) > 0 {
 		return nil, joinErrors(f.Path, errs)
 	}
@@ -238,3 +241,6 @@ func FindWorkspace(dir string) (string, error) { return workspace.Find(dir) }
 
 // LogFormat is the workspace's logging.format: "console" or "json".
 func (w *Workspace) LogFormat() string { return w.file.Logging.Format }
+
+// YAMLToJSON converts a YAML run config to JSON, for the CLI's -c files.
+func YAMLToJSON(n *yaml.Node) ([]byte, error) { return workspace.YAMLToJSON(n) }

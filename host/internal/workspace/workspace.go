@@ -5,6 +5,7 @@ package workspace
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -36,6 +37,18 @@ type File struct {
 	Concurrency int
 	Limits      Limits
 	Logging     Logging
+	Jobs        []Job
+}
+
+// Job is a named asset selection with default run config, declared in the workspace file.
+type Job struct {
+	Name        string
+	Description string
+	Selection   string
+	Tags        map[string]string
+	// Config is the job's default run config as JSON, in Dagster's shape; nil when none.
+	Config []byte
+	Line   int
 }
 
 // Logging selects how run events are shown and which log events are kept.
@@ -76,6 +89,36 @@ type rawFile struct {
 		Format string `yaml:"format"`
 		Level  string `yaml:"level"`
 	} `yaml:"logging"`
+	Jobs []rawJob `yaml:"jobs"`
+}
+
+type rawJob struct {
+	Name        string            `yaml:"name"`
+	Description string            `yaml:"description"`
+	Selection   string            `yaml:"selection"`
+	Tags        map[string]string `yaml:"tags"`
+	Config      yaml.Node         `yaml:"config"`
+	line        int
+}
+
+func (j *rawJob) UnmarshalYAML(n *yaml.Node) error {
+	type plain rawJob
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			switch k := n.Content[i].Value; k {
+			case "name", "description", "selection", "tags", "config":
+			default:
+				return fmt.Errorf("line %d: field %s not found in type workspace.job", n.Content[i].Line, k)
+			}
+		}
+	}
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*j = rawJob(p)
+	j.line = n.Line
+	return nil
 }
 
 type rawModule struct {
@@ -109,6 +152,7 @@ func (m *rawModule) UnmarshalYAML(n *yaml.Node) error {
 }
 
 var (
+	jobNameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	nameRE       = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 	yamlFieldErr = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`)
 )
@@ -143,7 +187,7 @@ func Parse(path string, data []byte) (*File, error) {
 		}
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
 		msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
-		msg = yamlFieldErr.ReplaceAllString(msg, `line $1: unknown field "$2" (known: modules, io_manager, concurrency, limits, logging; a module has name and path)`)
+		msg = yamlFieldErr.ReplaceAllString(msg, `line $1: unknown field "$2" (known: modules, io_manager, concurrency, limits, logging, jobs; a module has name and path; a job has name, description, selection, tags and config)`)
 		return nil, fail("%s", msg)
 	}
 	f := &File{Path: path, Dir: filepath.Dir(path), IOManager: raw.IOManager, Concurrency: raw.Concurrency}
@@ -193,6 +237,27 @@ func Parse(path string, data []byte) (*File, error) {
 	case "DEBUG", "INFO", "WARNING", "ERROR":
 	default:
 		return nil, fail("logging.level %q is not debug, info, warning or error", raw.Logging.Level)
+	}
+	jobNames := map[string]int{}
+	for i, j := range raw.Jobs {
+		switch {
+		case !jobNameRE.MatchString(j.Name):
+			return nil, fail("line %d: jobs[%d]: job name %q is invalid (letters, digits and '_', not starting with a digit)", j.line, i, j.Name)
+		case jobNames[j.Name] != 0:
+			return nil, fail("line %d: job %q is already defined on line %d", j.line, j.Name, jobNames[j.Name])
+		case strings.TrimSpace(j.Selection) == "":
+			return nil, fail("line %d: job %q has no selection (for example selection: \"group:orders\")", j.line, j.Name)
+		}
+		jobNames[j.Name] = j.line
+		job := Job{Name: j.Name, Description: j.Description, Selection: j.Selection, Tags: j.Tags, Line: j.line}
+		if j.Config.Kind != 0 {
+			cfg, err := YAMLToJSON(&j.Config)
+			if err != nil {
+				return nil, fail("line %d: job %q: config: %v", j.Config.Line, j.Name, err)
+			}
+			job.Config = cfg
+		}
+		f.Jobs = append(f.Jobs, job)
 	}
 	var err error
 	if raw.Limits.StepTimeout != "" {
@@ -248,4 +313,56 @@ func Find(dir string) (string, error) {
 			return "", fmt.Errorf("no %s in %s or any parent directory (pass -w FILE)", FileName, abs)
 		}
 	}
+}
+
+// YAMLToJSON converts a YAML node (a run config written in YAML) to JSON. Mapping keys must be
+// strings, as JSON requires.
+func YAMLToJSON(n *yaml.Node) ([]byte, error) {
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return nil, err
+	}
+	v, err := jsonable(v)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+func jsonable(v any) (any, error) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			j, err := jsonable(e)
+			if err != nil {
+				return nil, err
+			}
+			x[k] = j
+		}
+		return x, nil
+	case map[any]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			ks, ok := k.(string)
+			if !ok {
+				return nil, fmt.Errorf("mapping key %v is not a string", k)
+			}
+			j, err := jsonable(e)
+			if err != nil {
+				return nil, err
+			}
+			out[ks] = j
+		}
+		return out, nil
+	case []any:
+		for i, e := range x {
+			j, err := jsonable(e)
+			if err != nil {
+				return nil, err
+			}
+			x[i] = j
+		}
+		return x, nil
+	}
+	return v, nil
 }

@@ -41,19 +41,23 @@ limits:
 
 func TestParseErrors(t *testing.T) {
 	cases := map[string]struct{ yaml, want string }{
-		"empty":           {"", "the file is empty"},
-		"no modules":      {"concurrency: 2\n", "no modules"},
-		"unknown field":   {"modules:\n  - path: a.wasm\nmodlues: []\n", `line 3: unknown field "modlues"`},
-		"unknown in mod":  {"modules:\n  - path: a.wasm\n    nmae: x\n", `line 3: unknown field "nmae"`},
-		"missing path":    {"modules:\n  - name: a\n", "line 2: modules[0] has no path"},
-		"duplicate name":  {"modules:\n  - a.wasm\n  - dir/a.wasm\n", `line 3: module name "a" is already used on line 2`},
-		"bad name":        {"modules:\n  - name: 'a b'\n    path: x.wasm\n", `module name "a b" is invalid`},
-		"bad timeout":     {"modules: [a.wasm]\nlimits: {step_timeout: soon}\n", `limits.step_timeout "soon"`},
-		"bad memory":      {"modules: [a.wasm]\nlimits: {memory: 8GiB}\n", `limits.memory "8GiB" must be a size from 64KiB to 4GiB`},
-		"bad yaml":        {"modules: [a.wasm\n", "line"},
-		"bad concurrency": {"modules: [a.wasm]\nconcurrency: -1\n", "concurrency must be 0"},
-		"bad log format":  {"modules: [a.wasm]\nlogging: {format: xml}\n", `logging.format "xml" is not console or json`},
-		"bad log level":   {"modules: [a.wasm]\nlogging: {level: loud}\n", `logging.level "loud" is not debug, info, warning or error`},
+		"empty":                 {"", "the file is empty"},
+		"no modules":            {"concurrency: 2\n", "no modules"},
+		"unknown field":         {"modules:\n  - path: a.wasm\nmodlues: []\n", `line 3: unknown field "modlues"`},
+		"unknown in mod":        {"modules:\n  - path: a.wasm\n    nmae: x\n", `line 3: unknown field "nmae"`},
+		"missing path":          {"modules:\n  - name: a\n", "line 2: modules[0] has no path"},
+		"duplicate name":        {"modules:\n  - a.wasm\n  - dir/a.wasm\n", `line 3: module name "a" is already used on line 2`},
+		"bad name":              {"modules:\n  - name: 'a b'\n    path: x.wasm\n", `module name "a b" is invalid`},
+		"bad timeout":           {"modules: [a.wasm]\nlimits: {step_timeout: soon}\n", `limits.step_timeout "soon"`},
+		"bad memory":            {"modules: [a.wasm]\nlimits: {memory: 8GiB}\n", `limits.memory "8GiB" must be a size from 64KiB to 4GiB`},
+		"bad yaml":              {"modules: [a.wasm\n", "line"},
+		"bad concurrency":       {"modules: [a.wasm]\nconcurrency: -1\n", "concurrency must be 0"},
+		"job without selection": {"modules: [a.wasm]\njobs:\n  - name: daily\n", `line 3: job "daily" has no selection`},
+		"job bad name":          {"modules: [a.wasm]\njobs:\n  - name: 1job\n    selection: '*'\n", `job name "1job" is invalid`},
+		"job duplicate":         {"modules: [a.wasm]\njobs:\n  - {name: j, selection: a}\n  - {name: j, selection: b}\n", `line 4: job "j" is already defined on line 3`},
+		"job unknown field":     {"modules: [a.wasm]\njobs:\n  - {name: j, selection: a, schedule: daily}\n", `unknown field "schedule"`},
+		"bad log format":        {"modules: [a.wasm]\nlogging: {format: xml}\n", `logging.format "xml" is not console or json`},
+		"bad log level":         {"modules: [a.wasm]\nlogging: {level: loud}\n", `logging.level "loud" is not debug, info, warning or error`},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -89,5 +93,29 @@ func TestParseLogging(t *testing.T) {
 	}
 	if f.Logging != (Logging{Format: "json", Level: "WARNING"}) {
 		t.Errorf("logging = %+v", f.Logging)
+	}
+}
+
+func TestParseJobs(t *testing.T) {
+	f, err := Parse("/p/wasmorch.yaml", []byte(`modules: [a.wasm]
+jobs:
+  - name: daily_orders
+    description: the orders, every day
+    selection: group:orders
+    tags: {team: finance}
+    config:
+      ops:
+        raw_orders:
+          config: {limit: 10, names: [a, b]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := f.Jobs[0]
+	if j.Name != "daily_orders" || j.Selection != "group:orders" || j.Tags["team"] != "finance" || j.Line != 3 {
+		t.Errorf("job = %+v", j)
+	}
+	if string(j.Config) != `{"ops":{"raw_orders":{"config":{"limit":10,"names":["a","b"]}}}}` {
+		t.Errorf("config = %s", j.Config)
 	}
 }
