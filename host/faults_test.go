@@ -362,7 +362,7 @@ func TestTypedRunConfig(t *testing.T) {
 	if strings.Contains(string(stored), "hunter2") {
 		t.Error("the secret was stored in clear in the run record or its events")
 	}
-	if !strings.Contains(string(run.Config), "<secret from env WASMORCH_TEST_SECRET>") {
+	if !strings.Contains(string(run.Config), `"secret":{"env":"WASMORCH_TEST_SECRET"}`) {
 		t.Errorf("stored run config %s does not show where the secret came from", run.Config)
 	}
 }

@@ -106,7 +106,9 @@ func envRef(v any) (string, bool) {
 func Redacted(name string) string { return "<secret from env " + name + ">" }
 
 func (w *walker) env(s *Schema, name string, ref any, path string) (resolved, redacted any) {
-	redacted = Redacted(name)
+	// What is stored is the reference itself: it holds no secret, and a re-execution of the run
+	// resolves it again from the environment.
+	redacted = map[string]any{"env": name}
 	if w.mode == envKeep {
 		return ref, redacted
 	}

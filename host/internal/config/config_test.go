@@ -493,7 +493,7 @@ func TestResolveEnv(t *testing.T) {
 		t.Errorf("resolved = %s\nwant       %s", g, want)
 	}
 	rj := encode(t, red)
-	if want := `{"db":{"password":"<secret from env PW>","user":"<secret from env USER>"},"list":["<secret from env PW>",1],"missing":"<secret from env NOPE>","notref":{"env":"PW","x":1}}`; rj != want {
+	if want := `{"db":{"password":{"env":"PW"},"user":{"env":"USER"}},"list":[{"env":"PW"},1],"missing":{"env":"NOPE"},"notref":{"env":"PW","x":1}}`; rj != want {
 		t.Errorf("redacted = %s\nwant       %s", rj, want)
 	}
 	if strings.Contains(rj, secret) {
@@ -534,11 +534,11 @@ func TestPrepareEnv(t *testing.T) {
 		errs  []string
 	}{
 		{name: "integer coerced", value: `{"port":{"env":"PORT_NL"}}`,
-			want: `{"dflt":5432,"port":42}`, red: `{"dflt":"<secret from env PORT>","port":"<secret from env PORT_NL>"}`},
+			want: `{"dflt":5432,"port":42}`, red: `{"dflt":{"env":"PORT"},"port":{"env":"PORT_NL"}}`},
 		{name: "boolean and number coerced", value: `{"flag":{"env":"FLAG"},"ratio":{"env":"RATIO"}}`,
-			want: `{"dflt":5432,"flag":true,"ratio":2.5}`, red: `{"dflt":"<secret from env PORT>","flag":"<secret from env FLAG>","ratio":"<secret from env RATIO>"}`},
+			want: `{"dflt":5432,"flag":true,"ratio":2.5}`, red: `{"dflt":{"env":"PORT"},"flag":{"env":"FLAG"},"ratio":{"env":"RATIO"}}`},
 		{name: "string kept as text", value: `{"label":{"env":"PORT"},"either":{"env":"PORT"},"dflt":1}`,
-			want: `{"dflt":1,"either":"5432","label":"5432"}`, red: `{"dflt":1,"either":"<secret from env PORT>","label":"<secret from env PORT>"}`},
+			want: `{"dflt":1,"either":"5432","label":"5432"}`, red: `{"dflt":1,"either":{"env":"PORT"},"label":{"env":"PORT"}}`},
 		{name: "object type takes env literally", value: `{"opts":{"env":"PW"},"dflt":1}`,
 			want: `{"dflt":1,"opts":{"env":"PW"}}`, red: `{"dflt":1,"opts":{"env":"PW"}}`},
 		{name: "errors never show the secret", value: `{"password":{"env":"PW"},"port":{"env":"BAD_PORT"},"mode":{"env":"MODE"},"pat":{"env":"PW"},"flag":{"env":"PW"}}`,
@@ -582,8 +582,8 @@ func TestPrepareEnv(t *testing.T) {
 	s2 := mustCompile(t, `{"properties":{"e":{"enum":[{"a":1}]},"c":{"const":["x"]}}}`)
 	_, _, errs := Prepare(s2, decode(t, `{"e":{"a":{"env":"PW"}},"c":[{"env":"PW"}]}`), lookup)
 	checkErrs(t, errs, []string{
-		`config.c: must be ["x"], got ["<secret from env PW>"]`,
-		`config.e: must be one of [{"a":1}], got {"a":"<secret from env PW>"}`,
+		`config.c: must be ["x"], got [{"env":"PW"}]`,
+		`config.e: must be one of [{"a":1}], got {"a":{"env":"PW"}}`,
 	})
 
 	// The integer from the environment is a JSON number in the resolved value.
@@ -596,7 +596,7 @@ func TestPrepareEnv(t *testing.T) {
 	// A nil schema resolves references everywhere and converts nothing.
 	res, red, errs := Prepare(nil, decode(t, `{"a":{"env":"PORT"}}`), lookup)
 	checkErrs(t, errs, nil)
-	if g := encode(t, res) + encode(t, red); g != `{"a":"5432"}{"a":"<secret from env PORT>"}` {
+	if g := encode(t, res) + encode(t, red); g != `{"a":"5432"}{"a":{"env":"PORT"}}` {
 		t.Errorf("nil schema: %s", g)
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -38,7 +39,7 @@ func TestValidateRunConfigOK(t *testing.T) {
 			t.Errorf("perStep[%s] = %s, want %s", k, g, w)
 		}
 	}
-	wantRed := `{"ops":{"orders/cleaned":{"config":{"drop_nulls":true}},"raw_orders":{"config":{"csv":"a.csv","limit":10,"token":"<secret from env TOKEN>"}},"summary":{"config":{}}}}`
+	wantRed := `{"ops":{"orders/cleaned":{"config":{"drop_nulls":true}},"raw_orders":{"config":{"csv":"a.csv","limit":10,"token":{"env":"TOKEN"}}},"summary":{"config":{}}}}`
 	if string(red) != wantRed {
 		t.Errorf("redacted run =\n %s\nwant\n %s", red, wantRed)
 	}
@@ -48,9 +49,14 @@ func TestValidateRunConfigOK(t *testing.T) {
 	if !json.Valid(red) {
 		t.Errorf("redacted run is not valid JSON")
 	}
-	// The redacted run config is itself an acceptable run config.
-	if _, _, errs := ValidateRunConfig(red, testSteps(t), nil); len(errs) != 0 {
-		t.Errorf("redacted run config rejected: %v", errs)
+	// The stored run config replays: validated again with the environment, it gives the same
+	// per-step config (this is what re-execution does).
+	again, _, errs := ValidateRunConfig(red, testSteps(t), env(map[string]string{"TOKEN": secret}))
+	if len(errs) != 0 {
+		t.Errorf("stored run config rejected on replay: %v", errs)
+	}
+	if !reflect.DeepEqual(again, per) {
+		t.Errorf("replay gave %v, want %v", again, per)
 	}
 }
 
@@ -157,7 +163,7 @@ func TestValidateRunConfigSecretsNeverStored(t *testing.T) {
 	if strings.Contains(string(red), secret) || strings.Contains(string(red), "8080") {
 		t.Errorf("redacted run contains a secret: %s", red)
 	}
-	want := `{"ops":{"a":{"config":{"port":"<secret from env PORT>","pw":"<secret from env PW>"}},"b":{"config":{"deep":[{"x":"<secret from env ANY>"}]}}}}`
+	want := `{"ops":{"a":{"config":{"port":{"env":"PORT"},"pw":{"env":"PW"}}},"b":{"config":{"deep":[{"x":{"env":"ANY"}}]}}}}`
 	if string(red) != want {
 		t.Errorf("redacted run = %s\nwant %s", red, want)
 	}
