@@ -60,8 +60,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 
 	asset := &cobra.Command{Use: "asset", Short: "Materialize and inspect assets"}
 	asset.AddCommand(a.materializeCmd(), a.assetListCmd(), a.assetShowCmd())
-	run := &cobra.Command{Use: "run", Short: "Inspect runs"}
-	run.AddCommand(a.runListCmd(), a.runShowCmd())
+	run := &cobra.Command{Use: "run", Short: "Inspect and re-execute runs"}
+	run.AddCommand(a.runListCmd(), a.runShowCmd(), a.runReexecuteCmd())
 	root.AddCommand(asset, run, a.jobCmd(), a.initCmd())
 	return root
 }

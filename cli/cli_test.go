@@ -213,3 +213,21 @@ func TestJobCommands(t *testing.T) {
 		}
 	}
 }
+
+func TestRunReexecute(t *testing.T) {
+	ws := workspaceWith(t, map[string]string{"faults": guesttest.Path(t, "guests/go/faults/faults.wasm")})
+	code, out, _ := run(t, "asset", "materialize", "--select", "echo_config*", "--config-json",
+		`{"ops": {"echo_config": {"config": {"v": 1}}, "fails_if": {"config": {"fail": true}}}}`, "-w", ws)
+	runID := regexp.MustCompile(`Run ([0-9a-f-]{36}) FAILURE`).FindStringSubmatch(out)
+	if code != 1 || runID == nil {
+		t.Fatalf("first run (exit %d):\n%s", code, out)
+	}
+	code, out, errOut := run(t, "run", "reexecute", runID[1][:13], "--from-failure", "--config-json",
+		`{"ops": {"fails_if": {"config": {"fail": false}}}}`, "-w", ws)
+	if code != 0 || !strings.Contains(out, "2 succeeded, 0 failed, 0 skipped") {
+		t.Fatalf("reexecute (exit %d):\n%s\n%s", code, out, errOut)
+	}
+	if code, _, errOut := run(t, "run", "reexecute", "zzz", "-w", ws); code == 0 || !strings.Contains(errOut, `no run "zzz"`) {
+		t.Errorf("unknown run: exit %d %s", code, errOut)
+	}
+}

@@ -36,6 +36,11 @@ type materializeOptions struct {
 	onEvent func(store.Event)
 	tags    map[string]string
 	jobName string // set by ExecuteJob
+	// Set by Reexecute: the exact steps to run, the runs it descends from, and the stored values
+	// of the parent run that upstreams outside the plan are read from.
+	plan                   []string
+	parentRunID, rootRunID string
+	pinned                 map[string]store.Materialization
 }
 
 // WithRunConfig passes run config in Dagster's shape: {"ops": {"ASSET": {"config": {...}}}}.
@@ -124,8 +129,11 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 	for _, opt := range opts {
 		opt(&o)
 	}
-	keys, err := i.resolveSelection(ctx, ws, selection)
-	if err != nil {
+	var keys []string
+	var err error
+	if o.plan != nil {
+		keys = ws.graph.TopoSort(o.plan)
+	} else if keys, err = i.resolveSelection(ctx, ws, selection); err != nil {
 		return nil, err
 	}
 	configs, redactedConfig, err := prepareRunConfig(o.config, ws, keys)
@@ -137,18 +145,20 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 		return nil, err
 	}
 	run := store.Run{
-		ID:        runID.String(),
-		JobName:   pick(o.jobName, store.AssetJobName),
-		Selection: selection,
-		StepKeys:  keys,
-		Config:    redactedConfig, // secrets from the environment are never stored in clear
-		Tags:      o.tags,
-		CreatedAt: time.Now(),
+		ID:          runID.String(),
+		JobName:     pick(o.jobName, store.AssetJobName),
+		Selection:   selection,
+		StepKeys:    keys,
+		Config:      redactedConfig, // secrets from the environment are never stored in clear
+		ParentRunID: o.parentRunID,
+		RootRunID:   o.rootRunID,
+		Tags:        o.tags,
+		CreatedAt:   time.Now(),
 	}
 	if err := i.store.CreateRun(ctx, run); err != nil {
 		return nil, fmt.Errorf("create run: %w", err)
 	}
-	r := &runner{inst: i, ws: ws, runID: run.ID, configs: configs, planned: map[string]bool{}, produced: map[string]store.Materialization{}}
+	r := &runner{inst: i, ws: ws, runID: run.ID, configs: configs, planned: map[string]bool{}, produced: map[string]store.Materialization{}, pinned: o.pinned}
 	for _, k := range keys {
 		r.planned[k] = true
 	}
@@ -231,6 +241,8 @@ type runner struct {
 
 	mu       sync.Mutex
 	produced map[string]store.Materialization
+	// pinned are upstream values to read instead of the latest (a re-execution's parent run).
+	pinned map[string]store.Materialization
 }
 
 var levelNames = map[int32]string{abi.LevelDebug: store.LevelDebug, abi.LevelInfo: store.LevelInfo, abi.LevelWarn: store.LevelWarn, abi.LevelError: store.LevelError}
@@ -395,6 +407,9 @@ func (r *runner) upstreamLocation(ctx context.Context, key string, in manifest.A
 		if !ok {
 			return m, fmt.Errorf("input %q: upstream asset %q has not produced a value in this run", in.Name, in.Asset)
 		}
+		return m, nil
+	}
+	if m, ok := r.pinned[in.Asset]; ok {
 		return m, nil
 	}
 	latest, err := r.inst.store.LatestMaterializations(ctx, in.Asset)

@@ -63,6 +63,11 @@ func init() {
 	wasmorch.Asset("typed_config", typedConfig, group,
 		wasmorch.Description("Returns its config, which has a schema derived from a Go struct."),
 		wasmorch.ConfigFrom(typedConfigT{}))
+	wasmorch.Asset("fails_if", failsIf, group, wasmorch.Ins("echo_config"),
+		wasmorch.Description(`Fails when its config says {"fail": true}; otherwise returns its input.`),
+		wasmorch.ConfigSchema(`{"type": "object", "properties": {"fail": {"type": "boolean", "default": false}}}`))
+	wasmorch.Asset("after_fails_if", okPassThrough, group, wasmorch.Ins("fails_if"),
+		wasmorch.Description("Returns its input."))
 	wasmorch.Asset("sandbox", sandbox, group,
 		wasmorch.Description("Reports what the sandbox lets it see: environment, arguments, files, working directory."))
 }
@@ -235,3 +240,18 @@ func typedConfig(ctx *wasmorch.Context) (typedConfigT, error) {
 	err := ctx.Config(&c)
 	return c, err
 }
+
+func failsIf(ctx *wasmorch.Context, in map[string]any) (map[string]any, error) {
+	var c struct {
+		Fail bool `json:"fail"`
+	}
+	if err := ctx.Config(&c); err != nil {
+		return nil, err
+	}
+	if c.Fail {
+		return nil, errors.New("fails_if: asked to fail")
+	}
+	return in, nil
+}
+
+func okPassThrough(_ *wasmorch.Context, in map[string]any) (map[string]any, error) { return in, nil }

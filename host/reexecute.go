@@ -1,0 +1,113 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/wasmorch/wasmorch/host/store"
+)
+
+// ParentRunTag is the tag a re-execution carries, naming the run it re-executes.
+const ParentRunTag = "wasmorch/parent_run_id"
+
+// Reexecute runs the steps of a finished run again: all of them, or with fromFailure only those
+// that failed, were skipped or never ran. Steps outside the new plan are not run; their values
+// are read from what the parent run stored, so the new run sees exactly the inputs the old one
+// had. The parent's run config is reused (its env-var secrets resolve again), and config given
+// with WithRunConfig merges on top.
+func (i *Instance) Reexecute(ctx context.Context, ws *Workspace, runID string, fromFailure bool, opts ...MaterializeOption) (*Result, error) {
+	parent, err := i.store.Run(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	if !parent.Status.Finished() {
+		return nil, fmt.Errorf("run %s is %s; only a finished run can be re-executed", parent.ID, parent.Status)
+	}
+	events, err := i.store.Events(ctx, parent.ID, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	succeeded := map[string]bool{}
+	produced := map[string]store.Materialization{}
+	for _, ev := range events {
+		switch {
+		case ev.Type == store.EventStepSuccess:
+			succeeded[ev.StepKey] = true
+		case ev.Type == store.EventMaterialization && ev.Materialization != nil:
+			produced[ev.Materialization.AssetKey] = *ev.Materialization
+		}
+	}
+	var keys []string
+	for _, k := range parent.StepKeys {
+		if !fromFailure || !succeeded[k] {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("run %s has no failed, skipped or unfinished steps; nothing to re-execute from failure", parent.ID)
+	}
+	var missing []string
+	for _, k := range keys {
+		if _, ok := ws.assets[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, fmt.Errorf("run %s cannot be re-executed: asset(s) %s are no longer in the workspace", parent.ID, strings.Join(missing, ", "))
+	}
+	var o materializeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg, err := mergeJSON(configFor(parent.Config, keys), o.config)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidRunConfig, err)
+	}
+	tags := map[string]string{}
+	for k, v := range parent.Tags {
+		tags[k] = v
+	}
+	for k, v := range o.tags {
+		tags[k] = v
+	}
+	tags[ParentRunTag] = parent.ID
+	root := parent.RootRunID
+	if root == "" {
+		root = parent.ID
+	}
+	opts = append(opts, WithRunConfig(cfg), WithTags(tags), func(o *materializeOptions) {
+		o.plan = keys
+		o.jobName = parent.JobName
+		o.parentRunID, o.rootRunID = parent.ID, root
+		o.pinned = produced
+	})
+	return i.Materialize(ctx, ws, parent.Selection, opts...)
+}
+
+// configFor keeps the ops entries of a stored run config that belong to keys, since config for a
+// step outside the plan is an error.
+func configFor(stored []byte, keys []string) []byte {
+	if len(stored) == 0 {
+		return nil
+	}
+	var top map[string]any
+	if json.Unmarshal(stored, &top) != nil {
+		return stored
+	}
+	ops, _ := top["ops"].(map[string]any)
+	planned := map[string]bool{}
+	for _, k := range keys {
+		planned[k] = true
+	}
+	for name := range ops {
+		if !planned[strings.ReplaceAll(name, "__", "/")] {
+			delete(ops, name)
+		}
+	}
+	b, _ := json.Marshal(top)
+	return b
+}
