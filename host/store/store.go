@@ -103,6 +103,8 @@ const (
 
 	EventLog             EventType = "LOG"
 	EventMaterialization EventType = "ASSET_MATERIALIZATION"
+	// EventCheckEvaluation records the result of an asset check.
+	EventCheckEvaluation EventType = "ASSET_CHECK_EVALUATION"
 )
 
 // IsRunStatus reports whether events of type t change a run's status.
@@ -139,6 +141,8 @@ type Event struct {
 	Error string `json:"error,omitempty"`
 	// Materialization is set on ASSET_MATERIALIZATION events.
 	Materialization *Materialization `json:"materialization,omitempty"`
+	// CheckEvaluation is set on ASSET_CHECK_EVALUATION events.
+	CheckEvaluation *CheckEvaluation `json:"check_evaluation,omitempty"`
 	// Metadata holds anything else worth keeping with the event (durations, attempt numbers).
 	Metadata map[string]any `json:"metadata,omitempty"`
 }
@@ -157,6 +161,18 @@ type Materialization struct {
 	CodeVersion string `json:"code_version"`
 	// Metadata is what the host measured (rows, bytes, schema, duration) plus what the guest
 	// attached.
+	Metadata map[string]any `json:"metadata,omitempty"`
+}
+
+// CheckEvaluation records the result of one asset check.
+type CheckEvaluation struct {
+	AssetKey  string `json:"asset_key"`
+	CheckName string `json:"check_name"`
+	Passed    bool   `json:"passed"`
+	// Severity is "WARN" or "ERROR".
+	Severity string `json:"severity"`
+	Blocking bool   `json:"blocking,omitempty"`
+	// Metadata is what the check attached, plus "error" when the check itself failed to run.
 	Metadata map[string]any `json:"metadata,omitempty"`
 }
 
@@ -206,6 +222,9 @@ type Store interface {
 	// LatestMaterializations returns the newest materialization event of each given key that has
 	// one; keys without any are absent from the map.
 	LatestMaterializations(ctx context.Context, assetKeys ...string) (map[string]Event, error)
+	// CheckEvaluations returns up to limit check evaluation events of an asset's checks, newest
+	// first (0 means no limit); AppendEvents indexes them like materializations.
+	CheckEvaluations(ctx context.Context, assetKey string, limit int) ([]Event, error)
 
 	// Close flushes and releases the store. It is safe to call more than once.
 	Close() error

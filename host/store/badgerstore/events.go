@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -39,6 +40,14 @@ func (s *Store) AppendEvents(ctx context.Context, runID string, events ...store.
 		}
 		if ev.Materialization != nil {
 			if err := validName("asset key", ev.Materialization.AssetKey); err != nil {
+				return fail(fmt.Errorf("event %d: %w", i, err))
+			}
+		}
+		if (ev.Type == store.EventCheckEvaluation) != (ev.CheckEvaluation != nil) {
+			return fail(fmt.Errorf("event %d: a check evaluation must be an %s event and carry one", i, store.EventCheckEvaluation))
+		}
+		if ev.CheckEvaluation != nil {
+			if err := validName("asset key", ev.CheckEvaluation.AssetKey); err != nil {
 				return fail(fmt.Errorf("event %d: %w", i, err))
 			}
 		}
@@ -97,6 +106,11 @@ func (s *Store) AppendEvents(ctx context.Context, runID string, events ...store.
 					return err
 				}
 				if err := txn.Set(assetKey(m.AssetKey), nil); err != nil {
+					return err
+				}
+			}
+			if c := ev.CheckEvaluation; c != nil {
+				if err := txn.Set(checkKey(c.AssetKey, id), data); err != nil {
 					return err
 				}
 			}
@@ -209,6 +223,33 @@ func (s *Store) AssetKeys(ctx context.Context) ([]string, error) {
 }
 
 // Materializations returns up to limit materialization events of assetKey, newest first.
+// CheckEvaluations implements store.Store.
+func (s *Store) CheckEvaluations(ctx context.Context, assetKey string, limit int) ([]store.Event, error) {
+	fail := func(err error) ([]store.Event, error) {
+		return nil, fmt.Errorf("badgerstore: check evaluations of %q: %w", assetKey, err)
+	}
+	if limit < 0 {
+		return fail(fmt.Errorf("negative limit %d", limit))
+	}
+	if err := validName("asset key", assetKey); err != nil {
+		return fail(err)
+	}
+	if err := s.enter(ctx); err != nil {
+		return fail(err)
+	}
+	defer s.closeMu.RUnlock()
+	var events []store.Event
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		events, err = newestChecks(ctx, txn, assetKey, limit)
+		return err
+	})
+	if err != nil {
+		return fail(err)
+	}
+	return events, nil
+}
+
 func (s *Store) Materializations(ctx context.Context, assetKey string, limit int) ([]store.Event, error) {
 	fail := func(err error) ([]store.Event, error) {
 		return nil, fmt.Errorf("badgerstore: materializations of %q: %w", assetKey, err)
@@ -276,10 +317,23 @@ func (s *Store) LatestMaterializations(ctx context.Context, assetKeys ...string)
 
 // newestMaterializations walks the materialization index of assetKey backwards.
 func newestMaterializations(ctx context.Context, txn *badger.Txn, assetKey string, limit int) ([]store.Event, error) {
+	return newestIndexed(ctx, txn, matPrefix(assetKey), limit, func(ev store.Event) bool {
+		return ev.Materialization != nil && ev.Materialization.AssetKey == assetKey
+	}, "a materialization of "+strconv.Quote(assetKey))
+}
+
+func newestChecks(ctx context.Context, txn *badger.Txn, assetKey string, limit int) ([]store.Event, error) {
+	return newestIndexed(ctx, txn, checkPrefix(assetKey), limit, func(ev store.Event) bool {
+		return ev.CheckEvaluation != nil && ev.CheckEvaluation.AssetKey == assetKey
+	}, "a check evaluation of "+strconv.Quote(assetKey))
+}
+
+// newestIndexed reads an index of event copies newest first, checking each is what the index
+// promises (belongs) so a corrupt record is an error naming its key, not a wrong answer.
+func newestIndexed(ctx context.Context, txn *badger.Txn, prefix []byte, limit int, belongs func(store.Event) bool, what string) ([]store.Event, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	prefix := matPrefix(assetKey)
 	it := txn.NewIterator(badger.IteratorOptions{
 		Prefix: prefix, Reverse: true, PrefetchValues: true, PrefetchSize: prefetchSize(limit),
 	})
@@ -295,9 +349,8 @@ func newestMaterializations(ctx context.Context, txn *badger.Txn, assetKey strin
 		if err != nil {
 			return nil, err
 		}
-		if ev.Materialization == nil || ev.Materialization.AssetKey != assetKey {
-			return nil, fmt.Errorf("materialization index key %q holds an event that is not a materialization of %q",
-				it.Item().KeyCopy(nil), assetKey)
+		if !belongs(ev) {
+			return nil, fmt.Errorf("index key %q holds an event that is not %s", it.Item().KeyCopy(nil), what)
 		}
 		events = append(events, ev)
 		if limit > 0 && len(events) == limit {

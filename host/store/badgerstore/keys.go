@@ -21,6 +21,8 @@ package badgerstore
 //	m/<assetKey>\x00<eventID: 8 bytes>    -> copy of the ASSET_MATERIALIZATION event, JSON;
 //	                                         iterated in reverse for "newest first"
 //	k/<assetKey>                          -> empty; the set of materialized asset keys, sorted
+//	c/<assetKey>\x00<eventID: 8 bytes>    -> copy of an ASSET_CHECK_EVALUATION event of one of
+//	                                         the asset's checks, JSON; newest first like m/
 //
 // The materialization index holds a copy of the event rather than a pointer to e/...: events
 // are never rewritten, materialization events are a small share of all events, and a copy lets
@@ -48,6 +50,7 @@ const (
 	nsByTime = "t/"
 	nsEvent  = "e/"
 	nsMat    = "m/"
+	nsCheck  = "c/"
 	nsAsset  = "k/"
 
 	// sep terminates a run id or asset key inside a key.
@@ -143,4 +146,15 @@ func decodeID(key, v []byte) (int64, error) {
 		return 0, fmt.Errorf("decode key %q: want %d bytes, have %d", key, idLen, len(v))
 	}
 	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
+func checkPrefix(assetKey string) []byte {
+	k := make([]byte, 0, len(nsCheck)+len(assetKey)+1+idLen)
+	k = append(k, nsCheck...)
+	k = append(k, assetKey...)
+	return append(k, sep)
+}
+
+func checkKey(assetKey string, id int64) []byte {
+	return binary.BigEndian.AppendUint64(checkPrefix(assetKey), uint64(id))
 }

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AppendEvents", appendTests},
 		{"Events", eventsTests},
 		{"Materializations", materializationTests},
+		{"CheckEvaluations", checkEvaluationTests},
 		{"Metadata", metadataTests},
 		{"Concurrent", concurrentTests},
 		{"Close", closeTests},
@@ -1109,5 +1110,40 @@ var contextTests = []test{
 		defer cancel()
 		_, err := s.Runs(ctx, store.RunFilter{})
 		wantErr(t, "Runs past its deadline", err, context.DeadlineExceeded)
+	}},
+}
+
+var checkEvaluationTests = []test{
+	{"indexed per asset, newest first", func(t *testing.T, s store.Store) {
+		r := newRun(1, "job", at(0))
+		mustCreate(t, s, r)
+		eval := func(asset, check string, passed bool) store.Event {
+			return store.Event{Type: store.EventCheckEvaluation, Time: at(time.Second),
+				CheckEvaluation: &store.CheckEvaluation{AssetKey: asset, CheckName: check, Passed: passed, Severity: "ERROR"}}
+		}
+		mustAppend(t, s, r.ID, eval("a", "positive", true), eval("a/b", "positive", false), eval("a", "not_null", false))
+		got, err := s.CheckEvaluations(context.Background(), "a", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].CheckEvaluation.CheckName != "not_null" || got[1].CheckEvaluation.CheckName != "positive" || got[0].CheckEvaluation.Passed {
+			t.Fatalf("evaluations of a = %+v", got)
+		}
+		if got, _ := s.CheckEvaluations(context.Background(), "a", 1); len(got) != 1 || got[0].CheckEvaluation.CheckName != "not_null" {
+			t.Errorf("limit 1 = %+v", got)
+		}
+		if got, _ := s.CheckEvaluations(context.Background(), "a/b", 0); len(got) != 1 || got[0].CheckEvaluation.Passed {
+			t.Errorf("evaluations of a/b = %+v", got)
+		}
+		if got, err := s.CheckEvaluations(context.Background(), "never", 0); err != nil || len(got) != 0 {
+			t.Errorf("unknown asset: %v, %v", got, err)
+		}
+	}},
+	{"an evaluation event must carry its payload", func(t *testing.T, s store.Store) {
+		r := newRun(1, "job", at(0))
+		mustCreate(t, s, r)
+		if _, err := s.AppendEvents(context.Background(), r.ID, store.Event{Type: store.EventCheckEvaluation, Time: at(0)}); err == nil {
+			t.Error("accepted an ASSET_CHECK_EVALUATION event without a check evaluation")
+		}
 	}},
 }
