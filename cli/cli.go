@@ -59,7 +59,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVarP(&a.workspace, "workspace", "w", "", "workspace file (default: wasmorch.yaml in this directory or a parent)")
 
 	asset := &cobra.Command{Use: "asset", Short: "Materialize and inspect assets"}
-	asset.AddCommand(a.materializeCmd(), a.assetListCmd(), a.assetShowCmd())
+	asset.AddCommand(a.materializeCmd(), a.assetListCmd(), a.assetShowCmd(), a.assetChecksCmd())
 	run := &cobra.Command{Use: "run", Short: "Inspect and re-execute runs"}
 	run.AddCommand(a.runListCmd(), a.runShowCmd(), a.runReexecuteCmd())
 	root.AddCommand(asset, run, a.jobCmd(), a.initCmd())

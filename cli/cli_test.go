@@ -231,3 +231,17 @@ func TestRunReexecute(t *testing.T) {
 		t.Errorf("unknown run: exit %d %s", code, errOut)
 	}
 }
+
+func TestAssetChecksCommand(t *testing.T) {
+	ws := workspaceWith(t, map[string]string{"faults": guesttest.Path(t, "guests/go/faults/faults.wasm")})
+	if code, out, errOut := run(t, "asset", "materialize", "--select", "checked", "-w", ws); code != 0 {
+		t.Fatalf("materialize: %s %s", out, errOut)
+	}
+	code, out, _ := run(t, "asset", "checks", "checked", "-w", ws)
+	if code != 0 || !regexp.MustCompile(`n_small\s+FAILED\s+WARN\s+true`).MatchString(out) || !regexp.MustCompile(`n_positive\s+PASSED\s+ERROR\s+false\s+\S+\s+\{"n":5\}`).MatchString(out) {
+		t.Errorf("asset checks (exit %d):\n%s", code, out)
+	}
+	if code, out, _ := run(t, "asset", "checks", "ok_source", "-w", ws); code != 0 || !strings.Contains(out, `No check evaluations for asset "ok_source"`) {
+		t.Errorf("no evaluations (exit %d): %s", code, out)
+	}
+}

@@ -303,3 +303,40 @@ func findRun(ctx context.Context, inst *host.Instance, id string) (store.Run, er
 	}
 	return store.Run{}, fmt.Errorf("run id prefix %q matches %d runs; give more characters", id, len(matches))
 }
+
+func (a *app) assetChecksCmd() *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "checks KEY",
+		Short: "Show the history of an asset's checks, newest first",
+		Args:  cobra.ExactArgs(1),
+		RunE: a.withInstance(false, func(ctx context.Context, inst *host.Instance, _ string, args []string) error {
+			evals, err := inst.Store().CheckEvaluations(ctx, args[0], limit)
+			if err != nil {
+				return err
+			}
+			if len(evals) == 0 {
+				fmt.Fprintf(a.stdout, "No check evaluations for asset %q in %s.\n", args[0], inst.Home())
+				return nil
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "TIME\tCHECK\tRESULT\tSEVERITY\tBLOCKING\tRUN\tMETADATA")
+			for _, ev := range evals {
+				c := ev.CheckEvaluation
+				result := "PASSED"
+				if !c.Passed {
+					result = "FAILED"
+				}
+				md := "-"
+				if len(c.Metadata) > 0 {
+					b, _ := json.Marshal(c.Metadata)
+					md = string(b)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", ev.Time.Local().Format("2006-01-02 15:04:05"), c.CheckName, result, c.Severity, c.Blocking, shortID(ev.RunID), md)
+			}
+			return tw.Flush()
+		}),
+	}
+	cmd.Flags().IntVarP(&limit, "limit", "n", 20, "how many evaluations to show (0 for all)")
+	return cmd
+}

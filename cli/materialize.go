@@ -289,6 +289,8 @@ func (p *progress) event(ev store.Event) {
 		delete(p.running, ev.StepKey)
 		p.done++
 		p.println(fmt.Sprintf("%s %-8s %s  %s", ts, "FAILED", ev.StepKey, indent(ev.Error)))
+	case store.EventCheckEvaluation:
+		p.println(fmt.Sprintf("%s %-8s %s  %s", ts, "CHECK", ev.StepKey, ev.Message))
 	case store.EventStepRetry:
 		p.println(fmt.Sprintf("%s %-8s %s  %s: %s", ts, "RETRY", ev.StepKey, ev.Message, firstLine(ev.Error)))
 	case store.EventStepSkipped:

@@ -327,17 +327,77 @@ func (r *runner) runAsset(ctx context.Context, key string) error {
 		CodeVersion: a.codeVersion(),
 		Metadata:    md,
 	}
-	err = r.log.write(
-		store.Event{Type: store.EventMaterialization, StepKey: key, Materialization: &mat, Message: fmt.Sprintf("materialized %q", key)},
-		store.Event{Type: store.EventStepSuccess, StepKey: key, Message: fmt.Sprintf("finished in %s", res.Duration.Round(time.Millisecond)), Metadata: map[string]any{"duration_ms": md["duration_ms"]}},
-	)
-	if err != nil {
+	matEvent := store.Event{Type: store.EventMaterialization, StepKey: key, Materialization: &mat, Message: fmt.Sprintf("materialized %q", key)}
+	success := store.Event{Type: store.EventStepSuccess, StepKey: key, Message: fmt.Sprintf("finished in %s", res.Duration.Round(time.Millisecond)), Metadata: map[string]any{"duration_ms": md["duration_ms"]}}
+	checks := r.ws.checks[key]
+	if len(checks) == 0 {
+		// One transaction: the materialization and the step's success are recorded together.
+		if err := r.log.write(matEvent, success); err != nil {
+			return err
+		}
+	} else if err := r.log.write(matEvent); err != nil {
 		return err
 	}
 	r.mu.Lock()
 	r.produced[key] = mat
 	r.mu.Unlock()
-	return nil
+	if len(checks) == 0 {
+		return nil
+	}
+	if err := r.runChecks(ctx, key, a, mat, checks); err != nil {
+		return fail(err)
+	}
+	return r.log.write(success)
+}
+
+// runChecks evaluates the asset's checks on the value just stored, each in its own instance,
+// recording every evaluation. A check that fails to run counts as a failed ERROR evaluation.
+// The first failed ERROR evaluation of a blocking check is returned, which fails the asset's
+// step and so skips everything downstream.
+func (r *runner) runChecks(ctx context.Context, key string, a *assetDef, mat store.Materialization, checks []checkDef) error {
+	var blocked error
+	for _, c := range checks {
+		iom := r.inst.ioms[mat.IOManager]
+		inCtx := iomanager.InputContext{AssetKey: key, Location: mat.Location, Format: a.format()}
+		step := wruntime.Step{
+			Invocation: wruntime.Invocation{Kind: "check", Name: c.spec.Name, RunID: r.runID, StepKey: key, Attempt: 1,
+				Inputs: []wruntime.InvocationValue{{Name: "asset", Format: a.format().String(), Asset: key}}},
+			Inputs: map[string]wruntime.Input{"asset": {Format: a.format(), Asset: key, Load: func(ctx context.Context) (iomanager.Value, error) {
+				return iom.LoadInput(ctx, inCtx)
+			}}},
+			Outputs: map[string]wruntime.Output{},
+			Log: func(level int32, msg string) {
+				r.log.log(store.Event{StepKey: key, Level: levelNames[level], Message: fmt.Sprintf("[check %s] %s", c.spec.Name, msg)})
+			},
+		}
+		eval := &store.CheckEvaluation{AssetKey: key, CheckName: c.spec.Name, Passed: true, Severity: "ERROR", Blocking: c.spec.Blocking}
+		res, err := c.module.Run(ctx, step)
+		switch {
+		case err != nil:
+			eval.Passed = false
+			eval.Metadata = map[string]any{"error": err.Error()}
+		default:
+			if res.Check != nil {
+				eval.Passed, eval.Severity = res.Check.Passed, res.Check.Severity
+			}
+			eval.Metadata = res.Metadata
+		}
+		verdict := "passed"
+		if !eval.Passed {
+			verdict = "failed (" + eval.Severity + ")"
+		}
+		if werr := r.log.write(store.Event{Type: store.EventCheckEvaluation, StepKey: key, CheckEvaluation: eval,
+			Message: fmt.Sprintf("check %q on %q %s", c.spec.Name, key, verdict)}); werr != nil {
+			return werr
+		}
+		if !eval.Passed && eval.Severity == "ERROR" && c.spec.Blocking && blocked == nil {
+			blocked = fmt.Errorf("blocking check %q on asset %q failed", c.spec.Name, key)
+			if err != nil {
+				blocked = fmt.Errorf("%w: %v", blocked, err)
+			}
+		}
+	}
+	return blocked
 }
 
 // runWithRetries runs the step, and again after a failure while its retry policy allows,

@@ -27,6 +27,13 @@ type Workspace struct {
 	graph   *graph.Graph
 	assets  map[string]*assetDef
 	jobs    map[string]JobInfo
+	// checks are the asset checks of each asset key, in declaration order.
+	checks map[string][]checkDef
+}
+
+type checkDef struct {
+	spec   manifest.Check
+	module *wruntime.Module
 }
 
 type assetDef struct {
@@ -126,6 +133,16 @@ func (i *Instance) LoadWorkspace(ctx context.Context, path string) (*Workspace, 
 		}
 	}
 	errs = append(errs, ws.loadJobs()...)
+	ws.checks = map[string][]checkDef{}
+	for _, m := range ws.modules {
+		for _, c := range m.Manifest.Checks {
+			if _, ok := ws.assets[c.Asset]; !ok {
+				errs = append(errs, fmt.Errorf("module %q: check %q targets asset %q, which no module defines", m.Name, c.Name, c.Asset))
+				continue
+			}
+			ws.checks[c.Asset] = append(ws.checks[c.Asset], checkDef{spec: c, module: m})
+		}
+	}
 	if len(errs) > 0 {
 		return nil, joinErrors(f.Path, errs)
 	}

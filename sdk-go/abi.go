@@ -102,6 +102,7 @@ const outputResult = "result"
 const (
 	invocationKindAsset = "asset"
 	invocationKindOp    = "op"
+	invocationKindCheck = "check"
 )
 
 // reservedMetadataKeys are the metadata entries the host adds itself; metadata_add refuses them

@@ -150,6 +150,8 @@ func (wasmHost) errorSet(msg string) int32 {
 	return hostErrorSet(p, n)
 }
 
+func (wasmHost) checkResult(passed, severity int32) int32 { return hostCheckResult(passed, severity) }
+
 func (wasmHost) metadataAdd(js []byte) int32 {
 	p, n := bytesArg(js)
 	return hostMetadataAdd(p, n)

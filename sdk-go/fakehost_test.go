@@ -29,6 +29,7 @@ type fakeHost struct {
 	next    int32
 	open    int // open input handles, to check that the SDK closes what it opens
 	outputs map[string]*fakeOutput
+	check   *[2]int32 // passed, severity from check_result
 	// anyOutput lets op steps open outputs of any name; assets have only "result".
 	anyOutput bool
 	errMsg    *string
@@ -244,6 +245,14 @@ func (h *fakeHost) outputClose(handle int32) int32 {
 
 func (h *fakeHost) errorSet(msg string) int32 {
 	h.errMsg = &msg
+	return statusOK
+}
+
+func (h *fakeHost) checkResult(passed, severity int32) int32 {
+	if st, ok := h.failed("check_result"); ok {
+		return st
+	}
+	h.check = &[2]int32{passed, severity}
 	return statusOK
 }
 

@@ -29,6 +29,7 @@ type hostABI interface {
 
 	errorSet(msg string) int32
 	metadataAdd(js []byte) int32
+	checkResult(passed, severity int32) int32
 	log(level int32, msg string) int32
 	manifestWrite(p []byte) int32
 }

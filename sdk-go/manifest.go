@@ -20,6 +20,7 @@ type manifestJSON struct {
 	SDK        sdkJSON         `json:"sdk"`
 	Assets     []manifestAsset `json:"assets,omitempty"`
 	Ops        []manifestOp    `json:"ops,omitempty"`
+	Checks     []manifestCheck `json:"checks,omitempty"`
 }
 
 type sdkJSON struct {
@@ -59,7 +60,7 @@ func (r *registry) manifest() ([]byte, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.assets) == 0 && len(r.ops) == 0 {
+	if len(r.assets) == 0 && len(r.ops) == 0 && len(r.checks) == 0 {
 		return nil, errNoAssets
 	}
 	m := manifestJSON{
@@ -95,6 +96,9 @@ func (r *registry) manifest() ([]byte, error) {
 	}
 	for _, o := range r.ops {
 		m.Ops = append(m.Ops, o.manifest())
+	}
+	for _, c := range r.checks {
+		m.Checks = append(m.Checks, manifestCheck{Name: c.name, Asset: c.asset, Description: c.description, Blocking: c.blocking})
 	}
 	data, err := json.Marshal(m)
 	if err != nil {

@@ -99,3 +99,38 @@ func TestRetryLaterAndPolicy(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestCheckRunsAndReports(t *testing.T) {
+	r := newRegistry()
+	r.addCheck("orders", "non_negative", func(_ *Context, amounts []float64) (CheckResult, error) {
+		bad := 0
+		for _, a := range amounts {
+			if a < 0 {
+				bad++
+			}
+		}
+		return CheckResult{Passed: bad == 0, Severity: SeverityWarn, Metadata: map[string]any{"negative_rows": bad}}, nil
+	}, []CheckOption{Blocking(), CheckDescription("amounts are never negative")})
+	data, err := r.manifest()
+	if err != nil || !strings.Contains(string(data), `"checks":[{"name":"non_negative","asset":"orders","description":"amounts are never negative","blocking":true}]`) {
+		t.Fatalf("manifest %s, %v", data, err)
+	}
+	inv := invocation("non_negative", nil)
+	inv["kind"] = "check"
+	inv["inputs"] = []map[string]string{{"name": "asset", "asset": "orders", "format": "json"}}
+	h := newFakeHost(t, inv)
+	h.addInput("asset", formatJSON, []byte(`[1, -2, 3, -4]`))
+	runOK(t, r, h, memory.DefaultAllocator)
+	if h.check == nil || *h.check != [2]int32{0, 0} {
+		t.Errorf("check_result = %v, want failed WARN", h.check)
+	}
+	if len(h.metadata) != 1 || h.metadata[0] != `{"negative_rows":2}` {
+		t.Errorf("metadata = %v", h.metadata)
+	}
+
+	bad := newRegistry()
+	bad.addCheck("orders", "bad", func(*Context) (bool, error) { return true, nil }, nil)
+	if _, err := bad.manifest(); err == nil || !strings.Contains(err.Error(), `check "orders:bad": the function`) {
+		t.Errorf("bad shape: %v", err)
+	}
+}

@@ -190,6 +190,7 @@ type registry struct {
 	byKey     map[string]*assetDef
 	ops       []*opDef
 	opsByName map[string]*opDef
+	checks    []*checkDef
 	seen      map[string]bool // every key passed to Asset, valid or not, to report duplicates
 	errs      []error
 }

@@ -29,6 +29,10 @@ type invocationJSON struct {
 	Attempt      int             `json:"attempt"`
 	PartitionKey string          `json:"partition_key"`
 	Config       json.RawMessage `json:"config"`
+	Inputs       []struct {
+		Name  string `json:"name"`
+		Asset string `json:"asset"`
+	} `json:"inputs"`
 }
 
 // outputBufferSize batches the many small writes of an Arrow IPC writer (message headers,
@@ -89,8 +93,10 @@ func (d *dispatcher) step(r *registry) error {
 	case invocationKindAsset:
 	case invocationKindOp:
 		return d.stepOp(r, inv.Name, ctx)
+	case invocationKindCheck:
+		return d.stepCheck(r, inv, ctx)
 	default:
-		return fmt.Errorf("wasmorch: the invocation is for %s %q, but this SDK runs assets and ops only", inv.Kind, inv.Name)
+		return fmt.Errorf("wasmorch: the invocation is for %s %q, but this SDK runs assets, ops and checks only", inv.Kind, inv.Name)
 	}
 	a, err := r.lookup(inv.Name)
 	if err != nil {

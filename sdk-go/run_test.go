@@ -307,7 +307,7 @@ func TestRunFailures(t *testing.T) {
 			name: "not an asset invocation",
 			fn:   func(*Context) (int, error) { return 1, nil },
 			inv:  invocation("a", map[string]any{"kind": "sensor"}),
-			want: `wasmorch: the invocation is for sensor "a", but this SDK runs assets and ops only`,
+			want: `wasmorch: the invocation is for sensor "a", but this SDK runs assets, ops and checks only`,
 		},
 		{
 			name: "missing input",

@@ -68,6 +68,21 @@ func init() {
 		wasmorch.ConfigSchema(`{"type": "object", "properties": {"fail": {"type": "boolean", "default": false}}}`))
 	wasmorch.Asset("after_fails_if", okPassThrough, group, wasmorch.Ins("fails_if"),
 		wasmorch.Description("Returns its input."))
+	wasmorch.Asset("checked", func(*wasmorch.Context) (counter, error) { return counter{N: 5}, nil }, group,
+		wasmorch.Description(`Returns {"n": 5}; has two checks, one that warns.`))
+	wasmorch.Check("checked", "n_positive", func(_ *wasmorch.Context, c counter) (wasmorch.CheckResult, error) {
+		return wasmorch.CheckResult{Passed: c.N > 0, Metadata: map[string]any{"n": c.N}}, nil
+	})
+	wasmorch.Check("checked", "n_small", func(_ *wasmorch.Context, c counter) (wasmorch.CheckResult, error) {
+		return wasmorch.CheckResult{Passed: c.N < 3, Severity: wasmorch.SeverityWarn}, nil
+	}, wasmorch.Blocking()) // blocking, but a WARN failure never blocks
+	wasmorch.Asset("after_checked", okAfter, group, wasmorch.Ins("checked"))
+	wasmorch.Asset("blocked_source", func(*wasmorch.Context) (counter, error) { return counter{N: -1}, nil }, group,
+		wasmorch.Description(`Returns {"n": -1}, which its blocking check rejects.`))
+	wasmorch.Check("blocked_source", "n_non_negative", func(_ *wasmorch.Context, c counter) (wasmorch.CheckResult, error) {
+		return wasmorch.CheckResult{Passed: c.N >= 0}, nil
+	}, wasmorch.Blocking(), wasmorch.CheckDescription("n must not be negative"))
+	wasmorch.Asset("after_blocked", okAfter, group, wasmorch.Ins("blocked_source"))
 	wasmorch.Asset("sandbox", sandbox, group,
 		wasmorch.Description("Reports what the sandbox lets it see: environment, arguments, files, working directory."))
 }
