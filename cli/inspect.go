@@ -146,19 +146,52 @@ func printMetadata(w io.Writer, md map[string]any) {
 	}
 	fmt.Fprintln(w, "Metadata:")
 	for _, k := range keys {
-		v := md[k]
-		var s string
-		switch x := v.(type) {
-		case string:
-			s = x
-		case float64:
-			s = fmt.Sprintf("%v", x)
-		default:
-			b, _ := json.Marshal(x)
-			s = string(b)
-		}
-		fmt.Fprintf(w, "  %s: %s\n", k, s)
+		fmt.Fprintf(w, "  %s: %s\n", k, renderMetadata(md[k]))
 	}
+}
+
+// renderMetadata shows a metadata value, typed values (ABI.md 4.4) by their type.
+func renderMetadata(v any) string {
+	if m, ok := v.(map[string]any); ok && len(m) == 2 {
+		typ, _ := m["type"].(string)
+		switch val := m["value"].(type) {
+		case string:
+			switch typ {
+			case "markdown", "text":
+				return strings.ReplaceAll(val, "\n", "\n    ")
+			case "url", "path":
+				return val + " (" + typ + ")"
+			}
+		case map[string]any:
+			if typ == "table" {
+				var b strings.Builder
+				tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+				var header []string
+				for _, c := range val["columns"].([]any) {
+					header = append(header, fmt.Sprint(c))
+				}
+				fmt.Fprintln(tw, "\n    "+strings.Join(header, "\t"))
+				rows, _ := val["rows"].([]any)
+				for _, r := range rows {
+					var cells []string
+					for _, c := range r.([]any) {
+						cells = append(cells, fmt.Sprint(c))
+					}
+					fmt.Fprintln(tw, "    "+strings.Join(cells, "\t"))
+				}
+				tw.Flush()
+				return strings.TrimRight(b.String(), "\n")
+			}
+		}
+	}
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return fmt.Sprintf("%v", x)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 func printRows(w io.Writer, t arrow.Table, n int) {

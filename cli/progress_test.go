@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -41,5 +42,21 @@ func TestPlainProgress(t *testing.T) {
 	p.finish()
 	if out := buf.String(); strings.Contains(out, "\r") || !strings.Contains(out, "START    a") {
 		t.Errorf("plain output %q", out)
+	}
+}
+
+func TestRenderTypedMetadata(t *testing.T) {
+	for v, want := range map[string]string{
+		`{"type":"markdown","value":"**bold**\nline"}`:                                       "**bold**\n    line",
+		`{"type":"url","value":"https://e.com"}`:                                             "https://e.com (url)",
+		`{"type":"table","value":{"columns":["region","revenue"],"rows":[["west",274.15]]}}`: "\n    region  revenue\n    west    274.15",
+		`3`:       "3",
+		`{"a":1}`: `{"a":1}`,
+	} {
+		var x any
+		json.Unmarshal([]byte(v), &x)
+		if got := renderMetadata(x); got != want {
+			t.Errorf("%s: %q, want %q", v, got, want)
+		}
 	}
 }

@@ -72,6 +72,9 @@ func TestOrdersPipeline(t *testing.T) {
 	if m.Metadata["rows"] != float64(4) || m.Metadata["schema"] == nil || m.Metadata["regions"] != float64(4) {
 		t.Errorf("metadata %v: want rows=4, a schema, and the guest's regions=4", m.Metadata)
 	}
+	if s, _ := m.Metadata["summary"].(map[string]any); s["type"] != "markdown" || s["value"] != "**4** regions, **697.18** revenue in all" {
+		t.Errorf("typed markdown summary = %v", m.Metadata["summary"])
+	}
 
 	// The asset index answers from the store, newest first.
 	mats, err := inst.Store().Materializations(ctx, "revenue_by_region", 0)

@@ -134,3 +134,13 @@ func TestCheckRunsAndReports(t *testing.T) {
 		t.Errorf("bad shape: %v", err)
 	}
 }
+
+func TestTypedMetadataConstructors(t *testing.T) {
+	got, _ := json.Marshal(map[string]any{
+		"m": Markdown("# x"), "u": URL("https://e.com"), "t": MetadataTable([]string{"a"}, [][]any{{1}}),
+	})
+	want := `{"m":{"type":"markdown","value":"# x"},"t":{"type":"table","value":{"columns":["a"],"rows":[[1]]}},"u":{"type":"url","value":"https://e.com"}}`
+	if string(got) != want {
+		t.Errorf("%s\nwant %s", got, want)
+	}
+}

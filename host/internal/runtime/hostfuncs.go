@@ -748,9 +748,12 @@ func (st *callState) mergeMetadata(fn string, mod api.Module, ptr, n uint32, int
 	if err := json.Unmarshal(b, &entries); err != nil || entries == nil {
 		return st.fail(abi.ErrInvalid, "%s: metadata must be a JSON object: %v", fn, err)
 	}
-	for k := range entries {
+	for k, v := range entries {
 		if reservedMetadata[k] {
 			return st.fail(abi.ErrInvalid, "%s: metadata entry %q is set by the host", fn, k)
+		}
+		if err := checkTypedValue(v); err != nil {
+			return st.fail(abi.ErrInvalid, "%s: metadata entry %q: %v", fn, k, err)
 		}
 	}
 	for k, v := range entries {

@@ -152,3 +152,27 @@ func TestCompareSchemas(t *testing.T) {
 		}
 	}
 }
+
+func TestTypedMetadataValues(t *testing.T) {
+	for _, c := range []struct {
+		json, want string
+	}{
+		{`3`, ""}, {`{"a": 1}`, ""}, {`{"type": "weird"}`, ""}, // plain JSON
+		{`{"type": "markdown", "value": "# hi"}`, ""},
+		{`{"type": "url", "value": "https://example.com/x"}`, ""},
+		{`{"type": "table", "value": {"columns": ["a", "b"], "rows": [[1, 2], [3, 4]]}}`, ""},
+		{`{"type": "int", "value": 3}`, ""},
+		{`{"type": "url", "value": "not a url"}`, "is not an absolute http, https or s3 URL"},
+		{`{"type": "int", "value": 3.5}`, "must be an integer"},
+		{`{"type": "markdown", "value": 1}`, "must be a string"},
+		{`{"type": "table", "value": {"columns": ["a"], "rows": [[1, 2]]}}`, "table row 0 must be an array of 1 cells"},
+		{`{"type": "chart", "value": {}}`, `unknown metadata type "chart"`},
+	} {
+		var v any
+		json.Unmarshal([]byte(c.json), &v)
+		err := checkTypedValue(v)
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: err = %v, want %q", c.json, err, c.want)
+		}
+	}
+}

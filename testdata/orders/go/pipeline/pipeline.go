@@ -278,7 +278,8 @@ func RevenueByRegion(ctx *wasmorch.Context, orders arrow.Record) (arrow.Record, 
 		b.Field(1).(*array.Float64Builder).Append(float64(cents[k]) / 100)
 	}
 	totalRevenue := float64(total) / 100
-	if err := ctx.AddMetadata(map[string]any{"regions": len(keys), "total_revenue": totalRevenue}); err != nil {
+	summary := wasmorch.Markdown(fmt.Sprintf("**%d** regions, **%.2f** revenue in all", len(keys), totalRevenue))
+	if err := ctx.AddMetadata(map[string]any{"regions": len(keys), "total_revenue": totalRevenue, "summary": summary}); err != nil {
 		return nil, err
 	}
 	ctx.Info("revenue by region", "regions", len(keys), "total_revenue", totalRevenue)

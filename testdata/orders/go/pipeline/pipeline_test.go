@@ -202,7 +202,8 @@ func TestRevenueByRegion(t *testing.T) {
 	if !reflect.DeepEqual(got, wantRevenue) {
 		t.Errorf("revenue_by_region = %v, want %v", got, wantRevenue)
 	}
-	if md, want := ctx.Metadata(), map[string]any{"regions": 4, "total_revenue": wantTotal}; !reflect.DeepEqual(md, want) {
+	wantSummary := wasmorch.Markdown("**4** regions, **697.18** revenue in all")
+	if md, want := ctx.Metadata(), map[string]any{"regions": 4, "total_revenue": wantTotal, "summary": wantSummary}; !reflect.DeepEqual(md, want) {
 		t.Errorf("metadata = %v, want %v", md, want)
 	}
 	logs := ctx.Logs()

@@ -1,0 +1,5 @@
+package resources
+
+import "fmt"
+
+func fieldIndex(field string, i int) string { return fmt.Sprintf("%s[%d]", field, i) }
