@@ -225,34 +225,19 @@ func (s *Store) AssetKeys(ctx context.Context) ([]string, error) {
 // Materializations returns up to limit materialization events of assetKey, newest first.
 // CheckEvaluations implements store.Store.
 func (s *Store) CheckEvaluations(ctx context.Context, assetKey string, limit int) ([]store.Event, error) {
-	fail := func(err error) ([]store.Event, error) {
-		return nil, fmt.Errorf("badgerstore: check evaluations of %q: %w", assetKey, err)
-	}
-	if limit < 0 {
-		return fail(fmt.Errorf("negative limit %d", limit))
-	}
-	if err := validName("asset key", assetKey); err != nil {
-		return fail(err)
-	}
-	if err := s.enter(ctx); err != nil {
-		return fail(err)
-	}
-	defer s.closeMu.RUnlock()
-	var events []store.Event
-	err := s.db.View(func(txn *badger.Txn) error {
-		var err error
-		events, err = newestChecks(ctx, txn, assetKey, limit)
-		return err
-	})
-	if err != nil {
-		return fail(err)
-	}
-	return events, nil
+	return s.listIndexed(ctx, "check evaluations", assetKey, limit, newestChecks)
 }
 
+// Materializations implements store.Store.
 func (s *Store) Materializations(ctx context.Context, assetKey string, limit int) ([]store.Event, error) {
+	return s.listIndexed(ctx, "materializations", assetKey, limit, newestMaterializations)
+}
+
+// listIndexed reads one asset's entries of a per-asset event index, newest first.
+func (s *Store) listIndexed(ctx context.Context, what, assetKey string, limit int,
+	read func(context.Context, *badger.Txn, string, int) ([]store.Event, error)) ([]store.Event, error) {
 	fail := func(err error) ([]store.Event, error) {
-		return nil, fmt.Errorf("badgerstore: materializations of %q: %w", assetKey, err)
+		return nil, fmt.Errorf("badgerstore: %s of %q: %w", what, assetKey, err)
 	}
 	if limit < 0 {
 		return fail(fmt.Errorf("negative limit %d", limit))
@@ -264,11 +249,10 @@ func (s *Store) Materializations(ctx context.Context, assetKey string, limit int
 		return fail(err)
 	}
 	defer s.closeMu.RUnlock()
-
 	var events []store.Event
 	err := s.db.View(func(txn *badger.Txn) error {
 		var err error
-		events, err = newestMaterializations(ctx, txn, assetKey, limit)
+		events, err = read(ctx, txn, assetKey, limit)
 		return err
 	})
 	if err != nil {
