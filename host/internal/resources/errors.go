@@ -42,10 +42,16 @@ type Error struct {
 	Msg string
 	// Err is the underlying error, if any.
 	Err error
+
+	// bare: Msg already names the key (the Registry's own denials); Error adds no prefix.
+	bare bool
 }
 
 // Error returns the message with the resource prefix.
 func (e *Error) Error() string {
+	if e.bare {
+		return e.Msg
+	}
 	var b strings.Builder
 	switch {
 	case e.Key != "" && e.Kind != "":

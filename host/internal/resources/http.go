@@ -294,6 +294,12 @@ func validHeaderValue(v string) bool {
 // Kind returns KindHTTP.
 func (*HTTP) Kind() Kind { return KindHTTP }
 
+// Close closes idle connections. The resource stays usable.
+func (h *HTTP) Close() error {
+	h.client.CloseIdleConnections()
+	return nil
+}
+
 // checkURL checks a URL's scheme and host against the grant.
 func (h *HTTP) checkURL(u *url.URL) *Error {
 	scheme := strings.ToLower(u.Scheme)

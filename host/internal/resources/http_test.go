@@ -210,7 +210,7 @@ func TestHTTP(t *testing.T) {
 		{"response at the cap", map[string]any{"url": base + "/bytes/1000"}, 200, strings.Repeat("x", 1000), nil, 1, ok()},
 
 		{"host not allowed", map[string]any{"url": "http://evil.example/x"}, 0, "", nil, 0,
-			fails(ErrDenied, `GET http://evil.example/x: host "evil.example" is not in the allow-list (allow: ` + ts.hostPort + `, *.allowed.example)`)},
+			fails(ErrDenied, `GET http://evil.example/x: host "evil.example" is not in the allow-list (allow: `+ts.hostPort+`, *.allowed.example)`)},
 		{"other port", map[string]any{"url": "http://127.0.0.1:1/"}, 0, "", nil, 0, fails(ErrDenied, `host "127.0.0.1:1" is not in the allow-list`)},
 		{"localhost", map[string]any{"url": strings.Replace(base, "127.0.0.1", "localhost", 1)}, 0, "", nil, 0, fails(ErrDenied, "localhost")},
 		{"scheme", map[string]any{"url": "ftp://" + ts.hostPort + "/"}, 0, "", nil, 0, fails(ErrDenied, `scheme "ftp" is not allowed`)},

@@ -127,9 +127,11 @@ func TestKVListCap(t *testing.T) {
 
 type failingKV struct{ err error }
 
-func (f failingKV) Get(context.Context, string, string) ([]byte, bool, error) { return nil, false, f.err }
-func (f failingKV) Put(context.Context, string, string, []byte) error         { return f.err }
-func (f failingKV) Delete(context.Context, string, string) error              { return f.err }
+func (f failingKV) Get(context.Context, string, string) ([]byte, bool, error) {
+	return nil, false, f.err
+}
+func (f failingKV) Put(context.Context, string, string, []byte) error { return f.err }
+func (f failingKV) Delete(context.Context, string, string) error      { return f.err }
 func (f failingKV) List(context.Context, string, string, int) ([]string, error) {
 	return nil, f.err
 }

@@ -56,11 +56,11 @@ func (r *Registry) Call(ctx context.Context, key string, req []byte, allowed []s
 	res, granted := r.Get(key)
 	switch {
 	case !declared && !granted:
-		return nil, &Error{Key: key, Code: ErrDenied, Msg: fmt.Sprintf("asset did not declare resource %q in its manifest, and no resource %q is granted in wasmorch.yaml", key, key)}
+		return nil, &Error{Key: key, Code: ErrDenied, bare: true, Msg: fmt.Sprintf("asset did not declare resource %q in its manifest, and no resource %q is granted in wasmorch.yaml", key, key)}
 	case !declared:
-		return nil, &Error{Key: key, Code: ErrDenied, Msg: fmt.Sprintf("asset did not declare resource %q in its manifest (add it to the asset's resources)", key)}
+		return nil, &Error{Key: key, Code: ErrDenied, bare: true, Msg: fmt.Sprintf("asset did not declare resource %q in its manifest (add it to the asset's resources)", key)}
 	case !granted:
-		return nil, &Error{Key: key, Code: ErrDenied, Msg: fmt.Sprintf("no resource %q is granted in wasmorch.yaml%s", key, r.grantedMsg())}
+		return nil, &Error{Key: key, Code: ErrDenied, bare: true, Msg: fmt.Sprintf("no resource %q is granted in wasmorch.yaml%s", key, r.grantedMsg())}
 	}
 	var kind Kind
 	if k, ok := res.(kinded); ok {
