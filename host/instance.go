@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wasmorch/wasmorch/host/internal/resources"
 	wruntime "github.com/wasmorch/wasmorch/host/internal/runtime"
 	"github.com/wasmorch/wasmorch/host/internal/workspace"
 	"github.com/wasmorch/wasmorch/host/iomanager"
@@ -95,6 +96,9 @@ type Instance struct {
 	mu       sync.Mutex
 	runtimes map[wruntime.Config]*wruntime.Runtime
 	closed   bool
+	// kv backs kv resources. It is in memory until the store implements resources.KVBackend,
+	// so kv values last as long as the process.
+	kv resources.KVBackend
 }
 
 // Open opens (creating if needed) the instance directory home. Runs that a previous process left
@@ -116,7 +120,7 @@ func Open(ctx context.Context, home string, opts ...Option) (*Instance, error) {
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("create instance directory: %w", err)
 	}
-	inst := &Instance{home: abs, opts: o, ioms: map[string]iomanager.IOManager{}, runtimes: map[wruntime.Config]*wruntime.Runtime{}}
+	inst := &Instance{home: abs, opts: o, ioms: map[string]iomanager.IOManager{}, runtimes: map[wruntime.Config]*wruntime.Runtime{}, kv: resources.NewMemoryKV()}
 	switch {
 	case o.store != nil:
 		inst.store = o.store

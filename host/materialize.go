@@ -140,6 +140,15 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 	if err != nil {
 		return nil, err
 	}
+	var grantErrs []error
+	for _, k := range keys {
+		if err := ws.resources.CheckGrants(k, ws.assets[k].spec.Resources); err != nil {
+			grantErrs = append(grantErrs, err)
+		}
+	}
+	if len(grantErrs) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrMissingGrant, errors.Join(grantErrs...))
+	}
 	runID, err := uuid.NewV7()
 	if err != nil {
 		return nil, err
@@ -273,6 +282,8 @@ func (r *runner) runAsset(ctx context.Context, key string) error {
 		Log: func(level int32, msg string) {
 			r.log.log(store.Event{StepKey: key, Level: levelNames[level], Message: msg})
 		},
+		Resources:         r.ws.resources,
+		DeclaredResources: a.spec.Resources,
 	}
 	for _, in := range a.spec.Ins {
 		up := r.ws.assets[in.Asset]

@@ -14,6 +14,7 @@ import (
 	"github.com/wasmorch/wasmorch/host/internal/config"
 	"github.com/wasmorch/wasmorch/host/internal/graph"
 	"github.com/wasmorch/wasmorch/host/internal/manifest"
+	"github.com/wasmorch/wasmorch/host/internal/resources"
 	wruntime "github.com/wasmorch/wasmorch/host/internal/runtime"
 	"github.com/wasmorch/wasmorch/host/internal/workspace"
 )
@@ -29,6 +30,8 @@ type Workspace struct {
 	jobs    map[string]JobInfo
 	// checks are the asset checks of each asset key, in declaration order.
 	checks map[string][]checkDef
+	// resources are the capabilities the workspace file grants.
+	resources *resources.Registry
 }
 
 type checkDef struct {
@@ -133,6 +136,9 @@ func (i *Instance) LoadWorkspace(ctx context.Context, path string) (*Workspace, 
 		}
 	}
 	errs = append(errs, ws.loadJobs()...)
+	var resErrs []error
+	ws.resources, resErrs = buildResources(f.Resources, i.kv)
+	errs = append(errs, resErrs...)
 	ws.checks = map[string][]checkDef{}
 	for _, m := range ws.modules {
 		for _, c := range m.Manifest.Checks {

@@ -152,6 +152,17 @@ func (wasmHost) errorSet(msg string) int32 {
 
 func (wasmHost) checkResult(passed, severity int32) int32 { return hostCheckResult(passed, severity) }
 
+func (wasmHost) resourceCall(key string, req []byte) int64 {
+	kp, kn := stringArg(key)
+	rp, rn := bytesArg(req)
+	return hostResourceCall(kp, kn, rp, rn)
+}
+
+func (wasmHost) responseRead(buf []byte) int32 {
+	p, n := bytesArg(buf)
+	return hostResponseRead(p, n)
+}
+
 func (wasmHost) metadataAdd(js []byte) int32 {
 	p, n := bytesArg(js)
 	return hostMetadataAdd(p, n)

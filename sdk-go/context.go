@@ -34,6 +34,7 @@ type Context struct {
 type sink interface {
 	log(level int32, msg string) error
 	addMetadata(js []byte) error
+	resourceCall(key string, req []byte) ([]byte, error)
 }
 
 func newContext(s sink) *Context {
@@ -191,4 +192,32 @@ func (s hostSink) addMetadata(js []byte) error {
 		return hostError(s.h, "metadata_add", int64(st))
 	}
 	return nil
+}
+
+func (s hostSink) resourceCall(key string, req []byte) ([]byte, error) {
+	n := s.h.resourceCall(key, req)
+	if n < 0 {
+		return nil, hostError(s.h, "resource_call", n)
+	}
+	buf := make([]byte, n)
+	if m := s.h.responseRead(buf); m < 0 {
+		return nil, hostError(s.h, "response_read", int64(m))
+	}
+	return buf, nil
+}
+
+// Resource calls the workspace-granted resource key (ABI.md 4.7) with request, which is
+// encoded as JSON, and returns the JSON response. The asset must declare the key with
+// Resources, and wasmorch.yaml must grant it; otherwise the call is denied. For example, with a
+// files resource:
+//
+//	resp, err := ctx.Resource("landing", map[string]any{"op": "read", "path": "orders.csv"})
+//
+// In a test Context, Resource calls the function given with WithResource.
+func (c *Context) Resource(key string, request any) (json.RawMessage, error) {
+	req, err := json.Marshal(request)
+	if err != nil {
+		return nil, fmt.Errorf("resource %q: encoding the request: %w", key, err)
+	}
+	return c.sink.resourceCall(key, req)
 }

@@ -248,6 +248,12 @@ func (h *fakeHost) errorSet(msg string) int32 {
 	return statusOK
 }
 
+func (h *fakeHost) resourceCall(key string, req []byte) int64 {
+	return int64(h.errf(statusErrDenied, "no resource %q is granted", key))
+}
+
+func (h *fakeHost) responseRead(buf []byte) int32 { return 0 }
+
 func (h *fakeHost) checkResult(passed, severity int32) int32 {
 	if st, ok := h.failed("check_result"); ok {
 		return st

@@ -30,6 +30,8 @@ type hostABI interface {
 	errorSet(msg string) int32
 	metadataAdd(js []byte) int32
 	checkResult(passed, severity int32) int32
+	resourceCall(key string, req []byte) int64
+	responseRead(buf []byte) int32
 	log(level int32, msg string) int32
 	manifestWrite(p []byte) int32
 }

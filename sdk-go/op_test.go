@@ -144,3 +144,16 @@ func TestTypedMetadataConstructors(t *testing.T) {
 		t.Errorf("%s\nwant %s", got, want)
 	}
 }
+
+func TestResourceInATestContext(t *testing.T) {
+	ctx := NewTestContext(WithResource("landing", func(req []byte) ([]byte, error) {
+		return []byte(`{"echo":` + string(req) + `}`), nil
+	}))
+	resp, err := ctx.Resource("landing", map[string]string{"op": "read"})
+	if err != nil || string(resp) != `{"echo":{"op":"read"}}` {
+		t.Fatalf("resp %s, err %v", resp, err)
+	}
+	if _, err := ctx.Resource("other", nil); err == nil || !strings.Contains(err.Error(), "use WithResource") {
+		t.Errorf("unknown resource: %v", err)
+	}
+}

@@ -84,8 +84,29 @@ func WithAllocator(mem memory.Allocator) TestOption {
 
 // recorder is the sink of a test Context: it keeps what the host would have received.
 type recorder struct {
-	logs     []LogEntry
-	metadata map[string]any
+	logs      []LogEntry
+	metadata  map[string]any
+	resources map[string]func(req []byte) ([]byte, error)
+}
+
+func (r *recorder) resourceCall(key string, req []byte) ([]byte, error) {
+	fn, ok := r.resources[key]
+	if !ok {
+		return nil, fmt.Errorf("resource %q: the test context has none (use WithResource)", key)
+	}
+	return fn(req)
+}
+
+// WithResource gives a test Context a stand-in for the resource key, so asset code that calls
+// Context.Resource runs natively: fn receives the JSON request and returns the JSON response.
+func WithResource(key string, fn func(req []byte) ([]byte, error)) TestOption {
+	return func(c *Context) {
+		r := c.sink.(*recorder)
+		if r.resources == nil {
+			r.resources = map[string]func([]byte) ([]byte, error){}
+		}
+		r.resources[key] = fn
+	}
 }
 
 func (r *recorder) log(level int32, msg string) error {

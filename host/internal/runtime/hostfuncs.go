@@ -20,6 +20,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/wasmorch/wasmorch/abi"
+	"github.com/wasmorch/wasmorch/host/internal/resources"
 	"github.com/wasmorch/wasmorch/host/iomanager"
 )
 
@@ -230,18 +231,43 @@ var hostFuncs = map[string]hostFunc{
 		}
 		s[0] = api.EncodeI32(abi.OK)
 	},
-	abi.FnResourceCall: func(_ context.Context, st *callState, mod api.Module, s []uint64) {
+	abi.FnResourceCall: func(ctx context.Context, st *callState, mod api.Module, s []uint64) {
 		key, code := st.readString(abi.FnResourceCall, mod, api.DecodeU32(s[0]), api.DecodeU32(s[1]))
 		if code != abi.OK {
 			s[0] = api.EncodeI64(int64(code))
 			return
 		}
-		if _, ok := st.read(abi.FnResourceCall, mod, api.DecodeU32(s[2]), api.DecodeU32(s[3])); !ok {
+		req, ok := st.read(abi.FnResourceCall, mod, api.DecodeU32(s[2]), api.DecodeU32(s[3]))
+		if !ok {
 			s[0] = api.EncodeI64(int64(abi.ErrBounds))
 			return
 		}
 		st.response = nil
-		s[0] = api.EncodeI64(int64(st.fail(abi.ErrDenied, "no resource %q is granted to this step", key)))
+		if st.mode != modeRun {
+			s[0] = api.EncodeI64(int64(st.fail(abi.ErrState, "resource_call is only available inside wasmorch_run")))
+			return
+		}
+		// Call does not keep req, so handing it the view of guest memory is safe.
+		resp, err := st.step.Resources.Call(ctx, key, req, st.step.DeclaredResources)
+		if err != nil {
+			var c int32
+			switch resources.Code(err) {
+			case resources.ErrDenied:
+				c = st.fail(abi.ErrDenied, "%v", err)
+			case resources.ErrInvalidRequest:
+				c = st.fail(abi.ErrInvalid, "%v", err)
+			case resources.ErrNotFound:
+				c = st.fail(abi.ErrNotFound, "%v", err)
+			case resources.ErrTooLarge:
+				c = st.failStep(FailureLimit, abi.ErrLimit, "%v", err)
+			default:
+				c = st.fail(abi.ErrIO, "%v", err)
+			}
+			s[0] = api.EncodeI64(int64(c))
+			return
+		}
+		st.response = resp
+		s[0] = api.EncodeI64(int64(len(resp)))
 	},
 	abi.FnResponseRead: func(_ context.Context, st *callState, mod api.Module, s []uint64) {
 		s[0] = api.EncodeI32(st.copyOut(abi.FnResponseRead, mod, api.DecodeU32(s[0]), api.DecodeU32(s[1]), st.response))

@@ -12,6 +12,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/wasmorch/wasmorch/abi"
+	"github.com/wasmorch/wasmorch/host/internal/resources"
 	"github.com/wasmorch/wasmorch/host/iomanager"
 )
 
@@ -64,6 +65,10 @@ type Step struct {
 	Outputs    map[string]Output
 	// Log receives the guest's log lines and captured stdout/stderr, in order. It may be nil.
 	Log func(level int32, msg string)
+	// Resources answers resource_call; nil grants nothing. DeclaredResources are the keys the
+	// step's manifest entry lists: a call to any other key is denied.
+	Resources         *resources.Registry
+	DeclaredResources []string
 }
 
 // StepResult is what a successful step produced.

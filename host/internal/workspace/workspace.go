@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +40,27 @@ type File struct {
 	Limits      Limits
 	Logging     Logging
 	Jobs        []Job
+	// Resources are the granted resources by key, in the order of the file.
+	Resources []Resource
+}
+
+// Resource is one entry of the resources: section, decoded but not yet built.
+type Resource struct {
+	Key  string
+	Kind string
+	Line int
+	// Fields of every kind; a field that does not belong to Kind is an error.
+	Vars             []string
+	Root, Mode       string
+	Allow, Methods   []string
+	Timeout          time.Duration
+	MaxResponseBytes int64
+	MaxRequestBytes  int64
+	// Headers are static HTTP headers; a value given as {env: NAME} is resolved from the host
+	// environment here, so the secret never appears in the file or the store.
+	Headers       map[string]string
+	Namespace     string
+	MaxValueBytes int64
 }
 
 // Job is a named asset selection with default run config, declared in the workspace file.
@@ -89,7 +112,122 @@ type rawFile struct {
 		Format string `yaml:"format"`
 		Level  string `yaml:"level"`
 	} `yaml:"logging"`
-	Jobs []rawJob `yaml:"jobs"`
+	Jobs      []rawJob             `yaml:"jobs"`
+	Resources map[string]yaml.Node `yaml:"resources"`
+}
+
+// resourceFields lists the fields each resource kind takes.
+var resourceFields = map[string][]string{
+	"env":   {"vars"},
+	"files": {"root", "mode"},
+	"http":  {"allow", "methods", "timeout", "max_response_bytes", "max_request_bytes", "headers"},
+	"kv":    {"namespace", "max_value_bytes"},
+}
+
+func parseResource(key string, n *yaml.Node, dir string) (Resource, error) {
+	r := Resource{Key: key, Line: n.Line}
+	if !jobNameRE.MatchString(key) {
+		return r, fmt.Errorf("line %d: resource key %q is invalid (letters, digits and '_', not starting with a digit)", n.Line, key)
+	}
+	if n.Kind != yaml.MappingNode {
+		return r, fmt.Errorf("line %d: resources.%s must be a mapping with a kind", n.Line, key)
+	}
+	fields := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		fields[n.Content[i].Value] = n.Content[i+1]
+	}
+	kindNode, ok := fields["kind"]
+	if !ok {
+		return r, fmt.Errorf("line %d: resources.%s has no kind (env, files, http or kv)", n.Line, key)
+	}
+	r.Kind = kindNode.Value
+	allowed, ok := resourceFields[r.Kind]
+	if !ok {
+		return r, fmt.Errorf("line %d: resources.%s.kind %q is not env, files, http or kv", kindNode.Line, key, r.Kind)
+	}
+	for name, v := range fields {
+		if name != "kind" && !slices.Contains(allowed, name) {
+			return r, fmt.Errorf("line %d: resources.%s: field %q does not belong to kind %s (it takes: %s)", v.Line, key, name, r.Kind, strings.Join(allowed, ", "))
+		}
+	}
+	decode := func(name string, into any) error {
+		if v, ok := fields[name]; ok {
+			if err := v.Decode(into); err != nil {
+				return fmt.Errorf("line %d: resources.%s.%s: %v", v.Line, key, name, err)
+			}
+		}
+		return nil
+	}
+	size := func(name string) (int64, error) {
+		var s string
+		if err := decode(name, &s); err != nil || s == "" {
+			return 0, err
+		}
+		b, err := ParseBytes(s)
+		if err != nil || b <= 0 {
+			return 0, fmt.Errorf("line %d: resources.%s.%s %q is not a positive size (e.g. 10MiB)", fields[name].Line, key, name, s)
+		}
+		return b, nil
+	}
+	var err error
+	if err = decode("vars", &r.Vars); err != nil {
+		return r, err
+	}
+	if err = decode("root", &r.Root); err != nil {
+		return r, err
+	}
+	if r.Root != "" && !filepath.IsAbs(r.Root) {
+		r.Root = filepath.Join(dir, r.Root)
+	}
+	if err = decode("mode", &r.Mode); err != nil {
+		return r, err
+	}
+	for _, name := range []string{"allow", "methods"} {
+		target := &r.Allow
+		if name == "methods" {
+			target = &r.Methods
+		}
+		if err = decode(name, target); err != nil {
+			return r, err
+		}
+	}
+	var timeout string
+	if err = decode("timeout", &timeout); err != nil {
+		return r, err
+	}
+	if timeout != "" {
+		if r.Timeout, err = time.ParseDuration(timeout); err != nil || r.Timeout <= 0 {
+			return r, fmt.Errorf("line %d: resources.%s.timeout %q is not a positive duration", fields["timeout"].Line, key, timeout)
+		}
+	}
+	if r.MaxResponseBytes, err = size("max_response_bytes"); err != nil {
+		return r, err
+	}
+	if r.MaxRequestBytes, err = size("max_request_bytes"); err != nil {
+		return r, err
+	}
+	if r.MaxValueBytes, err = size("max_value_bytes"); err != nil {
+		return r, err
+	}
+	if err = decode("namespace", &r.Namespace); err != nil {
+		return r, err
+	}
+	if h, ok := fields["headers"]; ok {
+		r.Headers = map[string]string{}
+		for i := 0; i+1 < len(h.Content); i += 2 {
+			name, v := h.Content[i].Value, h.Content[i+1]
+			if v.Kind == yaml.MappingNode && len(v.Content) == 2 && v.Content[0].Value == "env" {
+				val, ok := os.LookupEnv(v.Content[1].Value)
+				if !ok {
+					return r, fmt.Errorf("line %d: resources.%s.headers.%s: environment variable %q is not set", v.Line, key, name, v.Content[1].Value)
+				}
+				r.Headers[name] = val
+				continue
+			}
+			r.Headers[name] = v.Value
+		}
+	}
+	return r, nil
 }
 
 type rawJob struct {
@@ -187,7 +325,7 @@ func Parse(path string, data []byte) (*File, error) {
 		}
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
 		msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
-		msg = yamlFieldErr.ReplaceAllString(msg, `line $1: unknown field "$2" (known: modules, io_manager, concurrency, limits, logging, jobs; a module has name and path; a job has name, description, selection, tags and config)`)
+		msg = yamlFieldErr.ReplaceAllString(msg, `line $1: unknown field "$2" (known: modules, io_manager, concurrency, limits, logging, jobs, resources; a module has name and path; a job has name, description, selection, tags and config)`)
 		return nil, fail("%s", msg)
 	}
 	f := &File{Path: path, Dir: filepath.Dir(path), IOManager: raw.IOManager, Concurrency: raw.Concurrency}
@@ -258,6 +396,19 @@ func Parse(path string, data []byte) (*File, error) {
 			job.Config = cfg
 		}
 		f.Jobs = append(f.Jobs, job)
+	}
+	resKeys := make([]string, 0, len(raw.Resources))
+	for k := range raw.Resources {
+		resKeys = append(resKeys, k)
+	}
+	sort.Strings(resKeys)
+	for _, k := range resKeys {
+		n := raw.Resources[k]
+		r, err := parseResource(k, &n, f.Dir)
+		if err != nil {
+			return nil, fail("%v", err)
+		}
+		f.Resources = append(f.Resources, r)
 	}
 	var err error
 	if raw.Limits.StepTimeout != "" {

@@ -83,6 +83,9 @@ func init() {
 		return wasmorch.CheckResult{Passed: c.N >= 0}, nil
 	}, wasmorch.Blocking(), wasmorch.CheckDescription("n must not be negative"))
 	wasmorch.Asset("after_blocked", okAfter, group, wasmorch.Ins("blocked_source"))
+	wasmorch.Asset("reads_landing", readsLanding, group, wasmorch.Resources("landing"),
+		wasmorch.Description(`Reads the file named by config {"path": ...} through the files resource "landing".`),
+		wasmorch.ConfigSchema(`{"type": "object", "properties": {"path": {"type": "string", "default": "hello.txt"}}}`))
 	wasmorch.Asset("sandbox", sandbox, group,
 		wasmorch.Description("Reports what the sandbox lets it see: environment, arguments, files, working directory."))
 }
@@ -270,3 +273,23 @@ func failsIf(ctx *wasmorch.Context, in map[string]any) (map[string]any, error) {
 }
 
 func okPassThrough(_ *wasmorch.Context, in map[string]any) (map[string]any, error) { return in, nil }
+
+func readsLanding(ctx *wasmorch.Context) (string, error) {
+	var c struct {
+		Path string `json:"path"`
+	}
+	if err := ctx.Config(&c); err != nil {
+		return "", err
+	}
+	resp, err := ctx.Resource("landing", map[string]any{"op": "read", "path": c.Path})
+	if err != nil {
+		return "", err
+	}
+	var r struct {
+		Data []byte `json:"data_base64"`
+	}
+	if err := json.Unmarshal(resp, &r); err != nil {
+		return "", err
+	}
+	return string(r.Data), nil
+}
