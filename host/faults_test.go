@@ -366,3 +366,23 @@ func TestTypedRunConfig(t *testing.T) {
 		t.Errorf("stored run config %s does not show where the secret came from", run.Config)
 	}
 }
+
+// TestJSONOutputSchema: a JSON output that breaks its declared JSON Schema fails the step with
+// every problem and its path, and is not stored; one that keeps it materializes.
+func TestJSONOutputSchema(t *testing.T) {
+	inst := openInstance(t)
+	ws := loadWorkspace(t, inst, faultsWorkspace(t))
+	if res := materialize(t, inst, ws, "json_contract_ok"); !res.Success() {
+		t.Fatal(res.Err())
+	}
+	res := materialize(t, inst, ws, "json_contract_broken")
+	msg := stepError(t, res, "json_contract_broken")
+	for _, want := range []string{`output "result" does not match its declared schema`, "value.count: must be at least 0, got -1", "value.label: expected string, got integer 7"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+	if _, err := inst.AssetValue(context.Background(), "json_contract_broken"); err == nil {
+		t.Error("a value breaking its JSON Schema was stored")
+	}
+}

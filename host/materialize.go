@@ -304,9 +304,20 @@ func (r *runner) runAsset(ctx context.Context, key string) error {
 	}
 	iom := r.inst.ioms[a.ioManager]
 	outCtx := iomanager.OutputContext{AssetKey: key, RunID: r.runID, StepKey: key, Format: a.format()}
-	step.Outputs = map[string]wruntime.Output{abi.OutputResult: {Format: a.format(), Schema: a.schema, Store: func(ctx context.Context, v iomanager.Value) (string, error) {
+	decl := wruntime.Output{Format: a.format(), Schema: a.schema, Store: func(ctx context.Context, v iomanager.Value) (string, error) {
 		return iom.HandleOutput(ctx, outCtx, v)
-	}}}
+	}}
+	if a.jsonSchema != nil {
+		decl.ValidateJSON = func(v any) []string {
+			_, errs := a.jsonSchema.Apply(v)
+			var problems []string
+			for _, e := range errs {
+				problems = append(problems, strings.Replace(e.Error(), "config", "value", 1))
+			}
+			return problems
+		}
+	}
+	step.Outputs = map[string]wruntime.Output{abi.OutputResult: decl}
 
 	res, err := r.runWithRetries(ctx, key, a, &step, &attempts)
 	if err != nil {

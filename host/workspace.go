@@ -47,6 +47,8 @@ type assetDef struct {
 	schema *arrow.Schema
 	// config validates the asset's run config and supplies defaults; nil accepts any object.
 	config *config.Schema
+	// jsonSchema validates a JSON output (output.json_schema); nil accepts any value.
+	jsonSchema *config.Schema
 }
 
 // AssetInfo describes one asset of a workspace.
@@ -118,6 +120,10 @@ func (i *Instance) LoadWorkspace(ctx context.Context, path string) (*Workspace, 
 					continue
 				}
 				def.config = cs
+				if def.jsonSchema, err = config.Compile(a.Output.JSONSchema); err != nil {
+					errs = append(errs, fmt.Errorf("module %q: asset %q: output.json_schema: %w", m.Name, a.Key, err))
+					continue
+				}
 				ws.assets[a.Key] = def
 			}
 		}

@@ -50,8 +50,9 @@ type manifestIn struct {
 }
 
 type manifestOutput struct {
-	Format string      `json:"format"`
-	Schema *schemaJSON `json:"schema,omitempty"`
+	Format     string          `json:"format"`
+	Schema     *schemaJSON     `json:"schema,omitempty"`
+	JSONSchema json.RawMessage `json:"json_schema,omitempty"`
 }
 
 func (r *registry) manifest() ([]byte, error) {
@@ -75,7 +76,7 @@ func (r *registry) manifest() ([]byte, error) {
 			Group:        a.group,
 			Description:  a.description,
 			Tags:         a.tags,
-			Output:       manifestOutput{Format: a.out.format().String()},
+			Output:       manifestOutput{Format: a.out.format().String(), JSONSchema: a.outputSchema},
 			ConfigSchema: a.configSchema,
 			Resources:    a.resources,
 			IOManager:    a.ioManager,

@@ -134,6 +134,20 @@ func ConfigSchema(jsonSchema string) AssetOption {
 	}
 }
 
+// OutputJSONSchema declares the JSON Schema (a JSON object) that a JSON result must satisfy; the
+// host validates every result against it and fails the step, naming each problem's path, if it
+// does not.
+func OutputJSONSchema(jsonSchema string) AssetOption {
+	return func(a *assetDef) {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, []byte(jsonSchema)); err != nil || buf.Len() == 0 || buf.Bytes()[0] != '{' {
+			a.problem("OutputJSONSchema: want a JSON Schema object, got %s", truncate(jsonSchema, 40))
+			return
+		}
+		a.outputSchema = json.RawMessage(buf.Bytes())
+	}
+}
+
 // assetDef is one registered asset: what the manifest says about it and how to call it.
 type assetDef struct {
 	key          string
@@ -147,6 +161,7 @@ type assetDef struct {
 	resources    []string
 	codeVersion  string
 	configSchema json.RawMessage
+	outputSchema json.RawMessage // JSON Schema of a JSON result
 	retry        *RetryPolicy
 
 	fn      reflect.Value

@@ -704,6 +704,13 @@ func (st *callState) finishOutput(h *outputHandle) int32 {
 		if !json.Valid(h.json.Bytes()) {
 			return st.failStep(FailureGuest, abi.ErrInvalid, "output %q: the value is not valid JSON", h.name)
 		}
+		if h.decl.ValidateJSON != nil {
+			var v any
+			json.Unmarshal(h.json.Bytes(), &v)
+			if problems := h.decl.ValidateJSON(v); len(problems) > 0 {
+				return st.failStep(FailureSchema, abi.ErrInvalid, "%v", &SchemaMismatchError{Output: h.name, Problems: problems})
+			}
+		}
 		h.location, h.err = h.decl.Store(st.ctx, iomanager.Value{Format: abi.FormatJSON, Data: bytes.NewReader(h.json.Bytes())})
 	} else {
 		h.pw.Close()

@@ -55,7 +55,10 @@ type Output struct {
 	// Schema, when set, is the declared Arrow schema every batch must match; a mismatch fails the
 	// step with a *SchemaMismatchError naming the column, the declared and the actual type.
 	Schema *arrow.Schema
-	Store  func(ctx context.Context, v iomanager.Value) (location string, err error)
+	// ValidateJSON, when set, checks a JSON output's value against its declared JSON Schema
+	// and returns every problem; any problem fails the step and nothing is stored.
+	ValidateJSON func(value any) []string
+	Store        func(ctx context.Context, v iomanager.Value) (location string, err error)
 }
 
 // Step is one execution of one asset (or op, check, sensor) of a module.

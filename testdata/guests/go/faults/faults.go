@@ -86,6 +86,14 @@ func init() {
 	wasmorch.Asset("reads_landing", readsLanding, group, wasmorch.Resources("landing"),
 		wasmorch.Description(`Reads the file named by config {"path": ...} through the files resource "landing".`),
 		wasmorch.ConfigSchema(`{"type": "object", "properties": {"path": {"type": "string", "default": "hello.txt"}}}`))
+	contract := wasmorch.OutputJSONSchema(`{"type": "object", "required": ["count"],
+		"properties": {"count": {"type": "integer", "minimum": 0}, "label": {"type": "string"}}}`)
+	wasmorch.Asset("json_contract_ok", func(*wasmorch.Context) (map[string]any, error) {
+		return map[string]any{"count": 3, "label": "fine"}, nil
+	}, group, contract)
+	wasmorch.Asset("json_contract_broken", func(*wasmorch.Context) (map[string]any, error) {
+		return map[string]any{"count": -1, "label": 7}, nil
+	}, group, contract)
 	wasmorch.Asset("sandbox", sandbox, group,
 		wasmorch.Description("Reports what the sandbox lets it see: environment, arguments, files, working directory."))
 }
