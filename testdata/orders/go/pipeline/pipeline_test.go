@@ -111,8 +111,9 @@ func TestRawOrdersErrors(t *testing.T) {
 	}
 }
 
-func TestCleanedOrders(t *testing.T) {
-	ctx := newCtx(t)
+// cleanedOrders runs raw_orders then cleaned_orders with ctx; the test releases the result.
+func cleanedOrders(t *testing.T, ctx *wasmorch.Context) arrow.Record {
+	t.Helper()
 	raw, err := RawOrders(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +123,13 @@ func TestCleanedOrders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rec.Release()
+	t.Cleanup(rec.Release)
+	return rec
+}
+
+func TestCleanedOrders(t *testing.T) {
+	ctx := newCtx(t)
+	rec := cleanedOrders(t, ctx)
 
 	var names []string
 	for _, f := range rec.Schema().Fields() {
@@ -154,16 +161,7 @@ func TestCleanedOrders(t *testing.T) {
 func TestCleanedOrdersDropsEverything(t *testing.T) {
 	csv := "Order_ID,Customer,Region,Amount,Order_Date\n,A,north,1.00,d\n2,B,south,,d\n"
 	ctx := newCtx(t, wasmorch.WithConfig(rawOrdersConfig{CSV: csv}))
-	raw, err := RawOrders(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Release()
-	rec, err := CleanedOrders(ctx, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rec.Release()
+	rec := cleanedOrders(t, ctx)
 	if rec.NumRows() != 0 || rec.NumCols() != 5 {
 		t.Errorf("got %d rows and %d columns, want 0 and 5", rec.NumRows(), rec.NumCols())
 	}
@@ -171,16 +169,7 @@ func TestCleanedOrdersDropsEverything(t *testing.T) {
 
 func TestRevenueByRegion(t *testing.T) {
 	ctx := newCtx(t, wasmorch.WithAssetKey("revenue_by_region"))
-	raw, err := RawOrders(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Release()
-	cleaned, err := CleanedOrders(ctx, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cleaned.Release()
+	cleaned := cleanedOrders(t, ctx)
 
 	ctx = newCtx(t, wasmorch.WithAssetKey("revenue_by_region"))
 	rec, err := RevenueByRegion(ctx, cleaned)
