@@ -237,3 +237,41 @@ func Import(name string) (Func, bool) {
 	}
 	return Func{}, false
 }
+
+// MappingKeyPattern is what a dynamic mapping key must match (ABI.md 4.4).
+const MappingKeyPattern = `^[A-Za-z0-9_]+$`
+
+// ValidMappingKey reports whether key may be a dynamic mapping key: 1 to 255 characters of
+// MappingKeyPattern.
+func ValidMappingKey(key string) bool {
+	if len(key) == 0 || len(key) > 255 {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if !(c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// SplitMappedName splits an output name of the form NAME[KEY] into NAME and KEY. ok is false
+// when name has no well-formed mapping key.
+func SplitMappedName(name string) (base, key string, ok bool) {
+	i := 0
+	for i < len(name) && name[i] != '[' {
+		i++
+	}
+	if i == 0 || i >= len(name)-1 || name[len(name)-1] != ']' {
+		return name, "", false
+	}
+	base, key = name[:i], name[i+1:len(name)-1]
+	if !ValidMappingKey(key) {
+		return name, "", false
+	}
+	return base, key, true
+}
+
+// MappedName is the inverse of SplitMappedName: NAME[KEY].
+func MappedName(base, key string) string { return base + "[" + key + "]" }

@@ -51,6 +51,8 @@ type callState struct {
 	handles    []any // *inputHandle or *outputHandle; nil once closed
 	open       int
 	outputs    map[string]*outputHandle
+	// mappingKeys are the NAME[KEY] values of dynamic outputs opened so far.
+	mappingKeys map[string]bool
 	errMsg     string
 	metadata   map[string]any
 	check      *CheckResult
@@ -543,7 +545,8 @@ func (st *callState) inputRead(mod api.Module, s []uint64) int32 {
 // ---- outputs ----
 
 type outputHandle struct {
-	name     string
+	name       string
+	mappingKey string // set for one value of a dynamic output
 	decl     Output
 	pw       *io.PipeWriter // arrow and bytes stream through a pipe to the IO manager
 	json     *bytes.Buffer  // json is buffered and checked at close
@@ -568,9 +571,36 @@ func (st *callState) outputOpen(ctx context.Context, mod api.Module, s []uint64)
 		return code
 	}
 	format := abi.Format(api.DecodeI32(s[2]))
-	decl, ok := st.step.Outputs[name]
-	if !ok {
+	base, mappingKey, mapped := abi.SplitMappedName(name)
+	decl, ok := st.step.Outputs[base]
+	switch {
+	case !ok && mapped:
+		return st.fail(abi.ErrNotFound, "step %q has no output %q (opened as %q)", st.step.Invocation.StepKey, base, name)
+	case !ok:
+		if _, _, bad := strings.Cut(name, "["); bad {
+			return st.fail(abi.ErrInvalid, "output name %q: a mapping key must match %s, as in NAME[KEY]", name, abi.MappingKeyPattern)
+		}
 		return st.fail(abi.ErrNotFound, "step %q has no output %q", st.step.Invocation.StepKey, name)
+	case decl.Dynamic && !mapped:
+		return st.fail(abi.ErrInvalid, "output %q is dynamic: open it once per mapping key, as %s[KEY]", name, name)
+	case !decl.Dynamic && mapped:
+		return st.fail(abi.ErrInvalid, "output %q is not dynamic, so it cannot be opened with a mapping key (%q)", base, name)
+	}
+	if mapped {
+		if st.mappingKeys == nil {
+			st.mappingKeys = map[string]bool{}
+		}
+		if !st.mappingKeys[name] && len(st.mappingKeys) >= MaxMappingKeys {
+			return st.failStep(FailureLimit, abi.ErrLimit, "output %q: a step may write at most %d mapped values", base, MaxMappingKeys)
+		}
+		st.mappingKeys[name] = true
+		store := decl.StoreMapped
+		decl.Store = func(ctx context.Context, v iomanager.Value) (string, error) {
+			if store == nil {
+				return "", fmt.Errorf("the host has no storage for mapped output %q", base)
+			}
+			return store(ctx, mappingKey, v)
+		}
 	}
 	if format != decl.Format {
 		return st.fail(abi.ErrInvalid, "output %q is declared %s, opened as format %d (%s)", name, decl.Format, format, format)
@@ -581,7 +611,7 @@ func (st *callState) outputOpen(ctx context.Context, mod api.Module, s []uint64)
 	if _, dup := st.outputs[name]; dup {
 		return st.fail(abi.ErrState, "output %q was already opened in this step", name)
 	}
-	h := &outputHandle{name: name, decl: decl, done: make(chan struct{})}
+	h := &outputHandle{name: name, decl: decl, mappingKey: mappingKey, done: make(chan struct{})}
 	id, code := st.addHandle(h)
 	if code != abi.OK {
 		return code
@@ -747,6 +777,9 @@ func (st *callState) finishOutputs() (*StepResult, error) {
 	sort.Strings(names)
 	for _, name := range names {
 		decl := st.step.Outputs[name]
+		if decl.Dynamic {
+			continue
+		}
 		h, ok := st.outputs[name]
 		if !ok {
 			if decl.Optional {
@@ -760,6 +793,20 @@ func (st *callState) finishOutputs() (*StepResult, error) {
 			return nil, st.fatal
 		}
 		res.Outputs[name] = OutputResult{Location: h.location, Format: decl.Format, Rows: h.rows, Bytes: h.bytes, Schema: h.schema, Metadata: h.metadata}
+	}
+	// The values of dynamic outputs, in the order of their keys.
+	mapped := make([]string, 0, len(st.mappingKeys))
+	for name := range st.mappingKeys {
+		mapped = append(mapped, name)
+	}
+	sort.Strings(mapped)
+	for _, name := range mapped {
+		h := st.outputs[name]
+		if st.finishOutput(h) != abi.OK {
+			st.abortOutputs()
+			return nil, st.fatal
+		}
+		res.Outputs[name] = OutputResult{Location: h.location, MappingKey: h.mappingKey, Format: h.decl.Format, Rows: h.rows, Bytes: h.bytes, Schema: h.schema, Metadata: h.metadata}
 	}
 	return res, nil
 }

@@ -59,7 +59,15 @@ type Output struct {
 	// and returns every problem; any problem fails the step and nothing is stored.
 	ValidateJSON func(value any) []string
 	Store        func(ctx context.Context, v iomanager.Value) (location string, err error)
+	// Dynamic marks a fan-out output (ABI.md 7.2): the guest opens it as NAME[KEY] once per
+	// mapping key, and StoreMapped (not Store) stores each value with its key. Writing no key
+	// at all is allowed.
+	Dynamic     bool
+	StoreMapped func(ctx context.Context, mappingKey string, v iomanager.Value) (location string, err error)
 }
+
+// MaxMappingKeys caps how many mapping keys one step may write to its dynamic outputs.
+const MaxMappingKeys = 10000
 
 // Step is one execution of one asset (or op, check, sensor) of a module.
 type Step struct {
@@ -84,9 +92,11 @@ type StepResult struct {
 	Duration time.Duration
 }
 
-// OutputResult describes one stored output.
+// OutputResult describes one stored output. A dynamic output's values are listed under
+// "NAME[KEY]", each with its MappingKey.
 type OutputResult struct {
-	Location string
+	Location   string
+	MappingKey string
 	Format   abi.Format
 	Rows     int64 // Arrow outputs only
 	Bytes    int64 // bytes the guest wrote
