@@ -8,6 +8,7 @@ package exec
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sort"
@@ -21,7 +22,29 @@ type Step struct {
 	// are the caller's concern.
 	Deps []string
 	Run  func(ctx context.Context) error
+	// Expand, when set, is called once Run has succeeded, on the scheduling goroutine and before
+	// any step downstream is released, and may add steps to the running plan: a dynamic fan-out
+	// learns its mapping keys only when it has run.
+	Expand func() Expansion
 }
+
+// Expansion is what a finished step adds to the plan.
+type Expansion struct {
+	// Steps are new steps. Their Deps may name any step of the plan, finished or not.
+	Steps []Step
+	// Deps adds dependencies to steps already in the plan that have not been released yet
+	// (typically a collect step, which waits for every mapped step).
+	Deps map[string][]string
+}
+
+// SkipError is returned by a step's Run to mark the step skipped rather than failed (an op whose
+// optional input was not produced, say). Its downstream steps are skipped too.
+type SkipError struct{ Reason string }
+
+func (e *SkipError) Error() string { return "skipped: " + e.Reason }
+
+// Skip returns a *SkipError with the reason.
+func Skip(reason string) error { return &SkipError{Reason: reason} }
 
 // Status is a step's outcome.
 type Status string
@@ -78,6 +101,7 @@ func Execute(ctx context.Context, steps []Step, concurrency int, hooks Hooks) (m
 		return nil, err
 	}
 
+	total := len(steps)
 	outcomes := make(map[string]Outcome, len(steps))
 	type done struct {
 		key string
@@ -111,7 +135,7 @@ func Execute(ctx context.Context, steps []Step, concurrency int, hooks Hooks) (m
 			}
 		}
 	}
-	for len(outcomes) < len(steps) {
+	for len(outcomes) < total {
 		if ctx.Err() != nil {
 			// Skip what has not started; wait for running steps below.
 			for _, k := range ready {
@@ -119,9 +143,9 @@ func Execute(ctx context.Context, steps []Step, concurrency int, hooks Hooks) (m
 			}
 			ready = nil
 			if running == 0 {
-				for _, s := range steps {
-					if _, ok := outcomes[s.Key]; !ok {
-						skip(s.Key, "run canceled")
+				for k := range byKey {
+					if _, ok := outcomes[k]; !ok {
+						skip(k, "run canceled")
 					}
 				}
 				break
@@ -151,6 +175,17 @@ func Execute(ctx context.Context, steps []Step, concurrency int, hooks Hooks) (m
 			r = <-results
 		}
 		running--
+		var skipped *SkipError
+		if errors.As(r.err, &skipped) {
+			outcomes[r.key] = Outcome{Status: Skipped, SkippedBecause: skipped.Reason}
+			for _, ch := range children[r.key] {
+				skip(ch, r.key)
+			}
+			continue
+		}
+		if r.err == nil && byKey[r.key].Expand != nil {
+			r.err = expand(byKey[r.key].Expand(), byKey, children, waiting, outcomes, &total, &ready, skip)
+		}
 		if r.err != nil {
 			outcomes[r.key] = Outcome{Status: Failed, Err: r.err}
 			for _, ch := range children[r.key] {
@@ -171,6 +206,91 @@ func Execute(ctx context.Context, steps []Step, concurrency int, hooks Hooks) (m
 	}
 	wg.Wait()
 	return outcomes, nil
+}
+
+// expand adds an expansion's steps to the running plan. A new step whose dependencies have all
+// succeeded is ready at once; one with a failed or skipped dependency is skipped.
+func expand(e Expansion, byKey map[string]*Step, children map[string][]string, waiting map[string]int,
+	outcomes map[string]Outcome, total *int, ready *[]string, skip func(key, because string)) error {
+	for i := range e.Steps {
+		if _, dup := byKey[e.Steps[i].Key]; dup {
+			return fmt.Errorf("expansion adds step %q, which is already in the plan", e.Steps[i].Key)
+		}
+	}
+	for target, deps := range e.Deps {
+		if _, ok := byKey[target]; !ok {
+			return fmt.Errorf("expansion adds dependencies to %q, which is not in the plan", target)
+		}
+		if _, done := outcomes[target]; done {
+			return fmt.Errorf("expansion adds dependencies to %q, which has already finished", target)
+		}
+		for _, d := range deps {
+			if _, ok := byKey[d]; !ok && !stepIn(e.Steps, d) {
+				return fmt.Errorf("expansion makes %q depend on %q, which is not in the plan", target, d)
+			}
+		}
+	}
+	for i := range e.Steps {
+		s := e.Steps[i]
+		for _, d := range s.Deps {
+			if _, ok := byKey[d]; !ok && !stepIn(e.Steps, d) {
+				return fmt.Errorf("expansion adds step %q depending on %q, which is not in the plan", s.Key, d)
+			}
+		}
+	}
+	for i := range e.Steps {
+		s := e.Steps[i]
+		byKey[s.Key] = &s
+		*total++
+	}
+	// Wire the new edges; a dependency already finished counts at once.
+	var failedDep = map[string]string{}
+	addEdge := func(child, dep string) {
+		if o, done := outcomes[dep]; done {
+			if o.Status != Succeeded {
+				failedDep[child] = dep
+			}
+			return
+		}
+		children[dep] = append(children[dep], child)
+		waiting[child]++
+	}
+	for _, s := range e.Steps {
+		waiting[s.Key] = 0
+		for _, d := range s.Deps {
+			addEdge(s.Key, d)
+		}
+	}
+	for target, deps := range e.Deps {
+		for _, d := range deps {
+			addEdge(target, d)
+		}
+	}
+	for _, s := range e.Steps {
+		if dep, bad := failedDep[s.Key]; bad {
+			skip(s.Key, dep)
+		}
+	}
+	for target, dep := range failedDep {
+		if _, done := outcomes[target]; !done {
+			skip(target, dep)
+		}
+	}
+	for _, s := range e.Steps {
+		if _, done := outcomes[s.Key]; !done && waiting[s.Key] == 0 {
+			*ready = append(*ready, s.Key)
+		}
+	}
+	return nil
+}
+
+func stepIn(steps []Step, key string) bool {
+	for i := range steps {
+		if steps[i].Key == key {
+			return true
+		}
+	}
+	return false
 }
 
 // runSafely turns a panicking step closure into a failed step rather than a crashed host.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -80,70 +81,10 @@ func (m *Manifest) validateGraphsAndJobs(p *problems) {
 	}
 	for i, g := range m.Graphs {
 		path := fmt.Sprintf("graphs[%d]", i)
-		if !ValidName(g.Name) {
-			p.add(path+".name", "%q is not a valid graph name", g.Name)
-		} else if local[g.Name] {
+		if ValidName(g.Name) && local[g.Name] {
 			p.add(path+".name", "graph %q has the name of an op of this module", g.Name)
 		}
-		inputs := map[string]bool{}
-		for j, in := range g.Ins {
-			if !ValidName(in.Name) || inputs[in.Name] {
-				p.add(fmt.Sprintf("%s.ins[%d].name", path, j), "%q is not a valid, unique input name", in.Name)
-			}
-			inputs[in.Name] = true
-		}
-		if len(g.Nodes) == 0 {
-			p.add(path+".nodes", "a graph needs at least one node")
-		}
-		nodes := map[string]bool{}
-		for j, n := range g.Nodes {
-			if !ValidName(n.Name) || nodes[n.Name] {
-				p.add(fmt.Sprintf("%s.nodes[%d].name", path, j), "%q is not a valid, unique node name", n.Name)
-			}
-			nodes[n.Name] = true
-		}
-		for j, n := range g.Nodes {
-			np := fmt.Sprintf("%s.nodes[%d] (node %q)", path, j, n.Name)
-			switch {
-			case n.Op == "":
-				p.add(np+".op", "is required")
-			case strings.Contains(n.Op, ":"):
-				mod, name, _ := strings.Cut(n.Op, ":")
-				if mod == "" || !ValidName(name) {
-					p.add(np+".op", "%q is not MODULE:NAME", n.Op)
-				}
-			case !local[n.Op] && !graphNames[n.Op]:
-				p.add(np+".op", "no op or graph %q in this module (use MODULE:NAME for another module's)", n.Op)
-			case n.Op == g.Name:
-				p.add(np+".op", "graph %q cannot contain itself", g.Name)
-			}
-			for in, from := range n.Ins {
-				fp := np + ".ins." + in
-				switch {
-				case from.GraphInput != "" && (from.Node != "" || from.Output != ""):
-					p.add(fp, "give either graph_input or node and output, not both")
-				case from.GraphInput != "":
-					if !inputs[from.GraphInput] {
-						p.add(fp+".graph_input", "the graph has no input %q", from.GraphInput)
-					}
-				case from.Node == "" || from.Output == "":
-					p.add(fp, "needs node and output, or graph_input")
-				case !nodes[from.Node]:
-					p.add(fp+".node", "the graph has no node %q", from.Node)
-				case from.Node == n.Name:
-					p.add(fp+".node", "node %q cannot read its own output", n.Name)
-				}
-			}
-		}
-		for j, out := range g.Outs {
-			op := fmt.Sprintf("%s.outs[%d]", path, j)
-			if !ValidName(out.Name) {
-				p.add(op+".name", "%q is not a valid output name", out.Name)
-			}
-			if !nodes[out.Node] {
-				p.add(op+".node", "the graph has no node %q", out.Node)
-			}
-		}
+		checkGraph(p, path, g, func(op string) bool { return local[op] || graphNames[op] })
 	}
 	jobs := map[string]bool{}
 	for i, j := range m.Jobs {
@@ -160,4 +101,107 @@ func (m *Manifest) validateGraphsAndJobs(p *problems) {
 		}
 		checkJSONSchema(p, path+".config", j.Config)
 	}
+}
+
+// ParseGraph decodes and checks a graph declared outside a module (in wasmorch.yaml): names,
+// inputs and the wiring between its nodes. Which ops its nodes name is resolved by the engine,
+// which knows every module. Every problem is reported, each with its path under path.
+func ParseGraph(data []byte, path string) (Graph, error) {
+	var g Graph
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&g); err != nil {
+		return g, fmt.Errorf("%w: %s: %s", ErrInvalid, path, describeSyntax(data, err))
+	}
+	var p problems
+	checkGraph(&p, path, g, nil)
+	if len(p) > 0 {
+		return g, p.err()
+	}
+	return g, nil
+}
+
+// checkGraph checks one graph's names and wiring. localOp reports whether a bare op name is an op
+// or graph the graph can use; nil leaves bare names to the engine.
+func checkGraph(p *problems, path string, g Graph, localOp func(string) bool) {
+	if !ValidName(g.Name) {
+		p.add(path+".name", "%q is not a valid graph name", g.Name)
+	}
+	inputs := map[string]bool{}
+	for j, in := range g.Ins {
+		if !ValidName(in.Name) || inputs[in.Name] {
+			p.add(fmt.Sprintf("%s.ins[%d].name", path, j), "%q is not a valid, unique input name", in.Name)
+		}
+		inputs[in.Name] = true
+	}
+	if len(g.Nodes) == 0 {
+		p.add(path+".nodes", "a graph needs at least one node")
+	}
+	nodes := map[string]bool{}
+	for j, n := range g.Nodes {
+		if !ValidName(n.Name) || nodes[n.Name] {
+			p.add(fmt.Sprintf("%s.nodes[%d].name", path, j), "%q is not a valid, unique node name", n.Name)
+		}
+		nodes[n.Name] = true
+	}
+	for j, n := range g.Nodes {
+		np := fmt.Sprintf("%s.nodes[%d] (node %q)", path, j, n.Name)
+		switch {
+		case n.Op == "":
+			p.add(np+".op", "is required")
+		case strings.Contains(n.Op, ":"):
+			mod, name, _ := strings.Cut(n.Op, ":")
+			if mod == "" || !ValidName(name) {
+				p.add(np+".op", "%q is not MODULE:NAME", n.Op)
+			}
+		case n.Op == g.Name:
+			p.add(np+".op", "graph %q cannot contain itself", g.Name)
+		case localOp != nil && !localOp(n.Op):
+			p.add(np+".op", "no op or graph %q in this module (use MODULE:NAME for another module's)", n.Op)
+		case localOp == nil && !ValidName(n.Op):
+			p.add(np+".op", "%q is not an op name or MODULE:NAME", n.Op)
+		}
+		checkJSONSchema(p, np+".config", n.Config)
+		for _, in := range sortedNames(n.Ins) {
+			from := n.Ins[in]
+			fp := np + ".ins." + in
+			switch {
+			case from.GraphInput != "" && (from.Node != "" || from.Output != ""):
+				p.add(fp, "give either graph_input or node and output, not both")
+			case from.GraphInput != "" && from.Collect:
+				p.add(fp+".collect", "only a node's dynamic or mapped output can be collected, not a graph input")
+			case from.GraphInput != "":
+				if !inputs[from.GraphInput] {
+					p.add(fp+".graph_input", "the graph has no input %q", from.GraphInput)
+				}
+			case from.Node == "" || from.Output == "":
+				p.add(fp, "needs node and output, or graph_input")
+			case !nodes[from.Node]:
+				p.add(fp+".node", "the graph has no node %q", from.Node)
+			case from.Node == n.Name:
+				p.add(fp+".node", "node %q cannot read its own output", n.Name)
+			}
+		}
+	}
+	for j, out := range g.Outs {
+		op := fmt.Sprintf("%s.outs[%d]", path, j)
+		if !ValidName(out.Name) {
+			p.add(op+".name", "%q is not a valid output name", out.Name)
+		}
+		if !nodes[out.Node] {
+			p.add(op+".node", "the graph has no node %q", out.Node)
+		}
+		if out.Output == "" {
+			p.add(op+".output", "is required")
+		}
+	}
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -509,6 +509,9 @@ type GraphNodeFrom struct {
 	Node       string `json:"node,omitempty"`
 	Output     string `json:"output,omitempty"`
 	GraphInput string `json:"graph_input,omitempty"`
+	// Collect gathers every value of a dynamic output, or of a node mapped over one, into this
+	// one input: Arrow values are concatenated in mapping-key order, JSON values become an array.
+	Collect bool `json:"collect,omitempty"`
 }
 
 // GraphOut exposes a node's output as an output of the graph.

@@ -40,6 +40,8 @@ type File struct {
 	Limits      Limits
 	Logging     Logging
 	Jobs        []Job
+	// Graphs are op graphs declared in the file, which may wire ops of several modules.
+	Graphs []Graph
 	// Resources are the granted resources by key, in the order of the file.
 	Resources []Resource
 }
@@ -63,11 +65,21 @@ type Resource struct {
 	MaxValueBytes int64
 }
 
-// Job is a named asset selection with default run config, declared in the workspace file.
+// Graph is one entry of the graphs: section, in the manifest's graph shape (ABI.md 7.8), as JSON.
+// Its shape is checked where it is loaded, with the modules' ops at hand.
+type Graph struct {
+	Name string
+	JSON []byte
+	Line int
+}
+
+// Job is a named asset selection or graph with default run config, declared in the workspace
+// file. Exactly one of Selection and Graph is set.
 type Job struct {
 	Name        string
 	Description string
 	Selection   string
+	Graph       string
 	Tags        map[string]string
 	// Config is the job's default run config as JSON, in Dagster's shape; nil when none.
 	Config []byte
@@ -113,6 +125,7 @@ type rawFile struct {
 		Level  string `yaml:"level"`
 	} `yaml:"logging"`
 	Jobs      []rawJob             `yaml:"jobs"`
+	Graphs    []yaml.Node          `yaml:"graphs"`
 	Resources map[string]yaml.Node `yaml:"resources"`
 }
 
@@ -234,6 +247,7 @@ type rawJob struct {
 	Name        string            `yaml:"name"`
 	Description string            `yaml:"description"`
 	Selection   string            `yaml:"selection"`
+	Graph       string            `yaml:"graph"`
 	Tags        map[string]string `yaml:"tags"`
 	Config      yaml.Node         `yaml:"config"`
 	line        int
@@ -383,11 +397,13 @@ func Parse(path string, data []byte) (*File, error) {
 			return nil, fail("line %d: jobs[%d]: job name %q is invalid (letters, digits and '_', not starting with a digit)", j.line, i, j.Name)
 		case jobNames[j.Name] != 0:
 			return nil, fail("line %d: job %q is already defined on line %d", j.line, j.Name, jobNames[j.Name])
-		case strings.TrimSpace(j.Selection) == "":
-			return nil, fail("line %d: job %q has no selection (for example selection: \"group:orders\")", j.line, j.Name)
+		case strings.TrimSpace(j.Selection) == "" && strings.TrimSpace(j.Graph) == "":
+			return nil, fail("line %d: job %q has neither a selection (for example selection: \"group:orders\") nor a graph", j.line, j.Name)
+		case strings.TrimSpace(j.Selection) != "" && strings.TrimSpace(j.Graph) != "":
+			return nil, fail("line %d: job %q has both a selection and a graph; a job runs one or the other", j.line, j.Name)
 		}
 		jobNames[j.Name] = j.line
-		job := Job{Name: j.Name, Description: j.Description, Selection: j.Selection, Tags: j.Tags, Line: j.line}
+		job := Job{Name: j.Name, Description: j.Description, Selection: j.Selection, Graph: strings.TrimSpace(j.Graph), Tags: j.Tags, Line: j.line}
 		if j.Config.Kind != 0 {
 			cfg, err := YAMLToJSON(&j.Config)
 			if err != nil {
@@ -396,6 +412,29 @@ func Parse(path string, data []byte) (*File, error) {
 			job.Config = cfg
 		}
 		f.Jobs = append(f.Jobs, job)
+	}
+	graphNames := map[string]int{}
+	for i := range raw.Graphs {
+		n := &raw.Graphs[i]
+		if n.Kind != yaml.MappingNode {
+			return nil, fail("line %d: graphs[%d] must be a mapping with a name and nodes", n.Line, i)
+		}
+		var head struct {
+			Name string `yaml:"name"`
+		}
+		n.Decode(&head)
+		switch {
+		case !jobNameRE.MatchString(head.Name):
+			return nil, fail("line %d: graphs[%d]: graph name %q is invalid (letters, digits and '_', not starting with a digit)", n.Line, i, head.Name)
+		case graphNames[head.Name] != 0:
+			return nil, fail("line %d: graph %q is already defined on line %d", n.Line, head.Name, graphNames[head.Name])
+		}
+		graphNames[head.Name] = n.Line
+		doc, err := YAMLToJSON(n)
+		if err != nil {
+			return nil, fail("line %d: graph %q: %v", n.Line, head.Name, err)
+		}
+		f.Graphs = append(f.Graphs, Graph{Name: head.Name, JSON: doc, Line: n.Line})
 	}
 	resKeys := make([]string, 0, len(raw.Resources))
 	for k := range raw.Resources {
