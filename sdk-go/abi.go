@@ -115,3 +115,28 @@ const (
 	maxErrorMessage = 64 << 10
 	maxManifest     = 16 << 20
 )
+
+// Dynamic mapping keys (ABI.md section 4.4): a dynamic op output is opened once per key as
+// NAME[KEY], where KEY is 1 to maxMappingKeyLen characters of mappingKeyPattern.
+const (
+	mappingKeyPattern = `^[A-Za-z0-9_]+$`
+	maxMappingKeyLen  = 255
+)
+
+// validMappingKey reports whether key may be a dynamic mapping key. It is the same check as
+// abi.ValidMappingKey, which the SDK cannot import (it is its own module).
+func validMappingKey(key string) bool {
+	if len(key) == 0 || len(key) > maxMappingKeyLen {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if !(c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// mappedName is the output name a dynamic output's value for key is opened as: NAME[KEY].
+func mappedName(base, key string) string { return base + "[" + key + "]" }

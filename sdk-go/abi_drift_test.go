@@ -159,6 +159,9 @@ func TestABIConstantsMatch(t *testing.T) {
 	if got := a.string(t, "OutputResult"); got != outputResult {
 		t.Errorf("abi.OutputResult = %q, SDK %q", got, outputResult)
 	}
+	if got := a.string(t, "MappingKeyPattern"); got != mappingKeyPattern {
+		t.Errorf("abi.MappingKeyPattern = %q, SDK %q", got, mappingKeyPattern)
+	}
 
 	// Status names: abi.ErrNotFound is "ERR_NOT_FOUND" by the ABI's naming rule.
 	for _, name := range []string{"OK", "ErrBounds", "ErrNotFound", "ErrInvalid", "ErrState", "ErrLimit",

@@ -24,8 +24,10 @@ type CheckResult struct {
 
 // Check registers fn as an asset check named name on the asset key asset. The host runs it right
 // after the asset materializes, handing it the asset's value. fn has the shape
-// func(*Context, T) (CheckResult, error), where T follows the input rules of Asset. A returned
-// error is an evaluation that failed to run, recorded as a failed ERROR check.
+// func(*Context, T) (CheckResult, error), where T follows the input rules of Asset. A check that
+// does not need the value has the shape func(*Context) (CheckResult, error), and the SDK does
+// not load it. A returned error is an evaluation that failed to run, recorded as a failed ERROR
+// check.
 func Check(asset, name string, fn any, opts ...CheckOption) {
 	defaultRegistry.addCheck(asset, name, fn, opts)
 }
@@ -66,8 +68,10 @@ func (r *registry) addCheck(asset, name string, fn any, opts []CheckOption) {
 	v := reflect.ValueOf(fn)
 	if fn == nil || v.Kind() != reflect.Func || v.IsNil() {
 		c.problems = append(c.problems, fmt.Sprintf("Check needs a function func(*wasmorch.Context, T) (wasmorch.CheckResult, error), got %T", fn))
-	} else if t := v.Type(); t.NumIn() != 2 || t.In(0) != contextType || t.NumOut() != 2 || t.Out(0) != checkResultType || t.Out(1) != errorType {
-		c.problems = append(c.problems, fmt.Sprintf("the function %s must have the shape func(*wasmorch.Context, T) (wasmorch.CheckResult, error)", t))
+	} else if t := v.Type(); t.NumIn() < 1 || t.NumIn() > 2 || t.IsVariadic() || t.In(0) != contextType || t.NumOut() != 2 || t.Out(0) != checkResultType || t.Out(1) != errorType {
+		c.problems = append(c.problems, fmt.Sprintf("the function %s must have the shape func(*wasmorch.Context, T) (wasmorch.CheckResult, error), or func(*wasmorch.Context) (wasmorch.CheckResult, error) for a check that does not read the asset", t))
+	} else if t.NumIn() == 1 {
+		c.fn = v
 	} else if k, err := classify(t.In(1), asInput); err != nil {
 		c.problems = append(c.problems, fmt.Sprintf("the asset value parameter: %v", err))
 	} else {
@@ -117,14 +121,18 @@ func (d *dispatcher) stepCheck(r *registry, inv *invocationJSON, ctx *Context) e
 	if c == nil {
 		return fmt.Errorf("wasmorch: this module defines no check %q on asset %q (it defines: %s)", inv.Name, asset, strings.Join(names, ", "))
 	}
-	v, cleanup, err := d.loadInput(inputDef{name: "asset"}, c.inKind, c.inType)
-	if cleanup != nil {
-		defer cleanup()
+	args := []reflect.Value{reflect.ValueOf(ctx)}
+	if c.inType != nil { // the check reads the asset's value
+		v, cleanup, err := d.loadInput(inputDef{name: "asset"}, c.inKind, c.inType)
+		if cleanup != nil {
+			defer cleanup()
+		}
+		if err != nil {
+			return fmt.Errorf("check %q: the value of asset %q: %w", c.name, c.asset, err)
+		}
+		args = append(args, v)
 	}
-	if err != nil {
-		return fmt.Errorf("check %q: the value of asset %q: %w", c.name, c.asset, err)
-	}
-	out := c.fn.Call([]reflect.Value{reflect.ValueOf(ctx), v})
+	out := c.fn.Call(args)
 	if err, _ := out[1].Interface().(error); err != nil {
 		return err
 	}

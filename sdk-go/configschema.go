@@ -1,6 +1,7 @@
 package wasmorch
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -27,26 +28,47 @@ import (
 // decodes into the struct.
 func ConfigFrom(example any) AssetOption {
 	return func(a *assetDef) {
-		t := reflect.TypeOf(example)
-		for t != nil && t.Kind() == reflect.Pointer {
-			t = t.Elem()
-		}
-		if t == nil || t.Kind() != reflect.Struct {
-			a.problem("ConfigFrom needs a struct value, got %T", example)
-			return
-		}
-		schema, err := schemaFor(t, map[reflect.Type]bool{})
+		schema, err := configSchemaFrom("ConfigFrom", example)
 		if err != nil {
-			a.problem("ConfigFrom(%s): %v", t, err)
+			a.problem("%v", err)
 			return
 		}
-		b, err := json.Marshal(schema)
-		if err != nil {
-			a.problem("ConfigFrom(%s): %v", t, err)
-			return
-		}
-		a.configSchema = b
+		a.configSchema = schema
 	}
+}
+
+// configSchemaFrom derives a config schema from a struct value for ConfigFrom and OpConfigFrom;
+// option names the option in error messages.
+func configSchemaFrom(option string, example any) (json.RawMessage, error) {
+	t := reflect.TypeOf(example)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("%s needs a struct value, got %T", option, example)
+	}
+	schema, err := schemaFor(t, map[reflect.Type]bool{})
+	if err != nil {
+		return nil, fmt.Errorf("%s(%s): %v", option, t, err)
+	}
+	b, err := json.Marshal(schema)
+	if err != nil {
+		return nil, fmt.Errorf("%s(%s): %v", option, t, err)
+	}
+	return b, nil
+}
+
+// compactConfigSchema checks that a config schema given as text is a JSON object and compacts
+// it, for ConfigSchema and OpConfigSchema; option names the option in error messages.
+func compactConfigSchema(option, jsonSchema string) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, []byte(jsonSchema)); err != nil {
+		return nil, fmt.Errorf("%s: not valid JSON: %v", option, err)
+	}
+	if buf.Len() == 0 || buf.Bytes()[0] != '{' {
+		return nil, fmt.Errorf("%s: a config schema must be a JSON object, got %s", option, truncate(buf.String(), 40))
+	}
+	return json.RawMessage(buf.Bytes()), nil
 }
 
 func schemaFor(t reflect.Type, seen map[reflect.Type]bool) (map[string]any, error) {

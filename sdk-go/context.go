@@ -18,10 +18,12 @@ import (
 // A Context is not safe for concurrent use by several goroutines, except its Logger.
 type Context struct {
 	runID        string
+	kind         string // the invocation's kind: asset, op or check; "" in a test Context
 	assetKey     string
 	stepKey      string
 	partitionKey string
 	attempt      int
+	mappingKey   string
 	config       []byte
 	configErr    error
 	alloc        memory.Allocator
@@ -46,7 +48,8 @@ func newContext(s sink) *Context {
 // RunID returns the ID of the run the step belongs to.
 func (c *Context) RunID() string { return c.runID }
 
-// AssetKey returns the key of the asset being materialized.
+// AssetKey returns the key of the asset being materialized; in an op's or a check's step, the op's
+// or check's name.
 func (c *Context) AssetKey() string { return c.assetKey }
 
 // StepKey returns the step's key within the run.
@@ -58,6 +61,20 @@ func (c *Context) PartitionKey() string { return c.partitionKey }
 // Attempt returns the attempt number of the step, starting at 1.
 func (c *Context) Attempt() int { return c.attempt }
 
+// MappingKey returns the dynamic mapping key of a mapped op's step: the KEY of the NAME[KEY]
+// value, written by an upstream op's dynamic output (OpDynamicOutputs), that this step runs for.
+// It is "" for every other step.
+func (c *Context) MappingKey() string { return c.mappingKey }
+
+// what names the step's definition for error messages, such as `op "split"`.
+func (c *Context) what() string {
+	kind := c.kind
+	if kind == "" {
+		kind = invocationKindAsset
+	}
+	return fmt.Sprintf("%s %q", kind, c.assetKey)
+}
+
 // Config decodes the step's run config into v with encoding/json. The host has validated the
 // config against the asset's ConfigSchema and applied its defaults; a step without config decodes
 // "{}". Fields of v that the config does not mention keep their values, so v may carry defaults.
@@ -66,7 +83,7 @@ func (c *Context) Config(v any) error {
 		return c.configErr
 	}
 	if err := json.Unmarshal(c.config, v); err != nil {
-		return fmt.Errorf("asset %q: decoding config %s: %w", c.assetKey, truncate(string(c.config), 200), err)
+		return fmt.Errorf("%s: decoding config %s: %w", c.what(), truncate(string(c.config), 200), err)
 	}
 	return nil
 }
@@ -113,10 +130,10 @@ func (c *Context) AddMetadata(entries map[string]any) error {
 	}
 	js, err := json.Marshal(entries)
 	if err != nil {
-		return fmt.Errorf("asset %q: encoding metadata: %w", c.assetKey, err)
+		return fmt.Errorf("%s: encoding metadata: %w", c.what(), err)
 	}
 	if err := c.sink.addMetadata(js); err != nil {
-		return fmt.Errorf("asset %q: adding metadata: %w", c.assetKey, err)
+		return fmt.Errorf("%s: adding metadata: %w", c.what(), err)
 	}
 	if c.rec != nil {
 		c.rec.mergeMetadata(entries)

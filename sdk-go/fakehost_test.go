@@ -29,6 +29,7 @@ type fakeHost struct {
 	next    int32
 	open    int // open input handles, to check that the SDK closes what it opens
 	outputs map[string]*fakeOutput
+	opened  []string  // output names in the order they were opened
 	check   *[2]int32 // passed, severity from check_result
 	// anyOutput lets op steps open outputs of any name; assets have only "result".
 	anyOutput bool
@@ -203,6 +204,7 @@ func (h *fakeHost) outputOpen(name string, f format) int32 {
 	}
 	out := &fakeOutput{format: f}
 	h.outputs[name] = out
+	h.opened = append(h.opened, name)
 	return h.newHandle(&fakeHandle{output: out})
 }
 

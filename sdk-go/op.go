@@ -1,9 +1,16 @@
 package wasmorch
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
 )
 
 // Op registers fn as an op: a step with named inputs and several named outputs, which graphs and
@@ -12,7 +19,13 @@ import (
 // fn has the shape func(*Context, in1, ..., inN) (out1, ..., outM, error): one parameter per
 // name given to OpInputs and one result per name given to OpOutputs, in order. Parameter and
 // result types follow the same rules as for assets (arrow.Record, array.RecordReader, []byte,
-// anything else JSON). Every output is written when fn returns a nil error.
+// anything else JSON), and decide each input's and output's format in the manifest. When fn
+// returns a nil error, every output is written, except:
+//
+//   - an output named in OpOptionalOutputs whose value is nil (a nil pointer, slice, map,
+//     interface, arrow.Record or array.RecordReader) is not written;
+//   - an output named in OpDynamicOutputs is a fan-out: its result is a map[string]T and each
+//     entry is written as the output NAME[KEY], in key order.
 //
 // # Errors
 //
@@ -34,27 +47,118 @@ func OpOutputs(names ...string) OpOption {
 	return func(o *opDef) { o.outs = append(o.outs, names...) }
 }
 
+// OpOptionalInputs marks inputs, declared with OpInputs, that a graph may leave unwired. The
+// parameter of a missing optional input gets its type's zero value; use a pointer, slice, map or
+// arrow type to tell a missing input from a zero one.
+func OpOptionalInputs(names ...string) OpOption {
+	return func(o *opDef) { o.optionalIns = append(o.optionalIns, names...) }
+}
+
+// OpOptionalOutputs marks outputs, declared with OpOutputs, that the op may leave unwritten: a
+// nil result (pointer, slice, map, interface, arrow.Record or array.RecordReader) for such an
+// output writes nothing, and the steps that read it do not run. The output's type must be one
+// that can be nil.
+func OpOptionalOutputs(names ...string) OpOption {
+	return func(o *opDef) { o.optionalOuts = append(o.optionalOuts, names...) }
+}
+
+// OpDynamicOutputs marks outputs, declared with OpOutputs, as dynamic (fan-out) outputs: the
+// op's result for each is a map[string]T, T any output type, and every entry is written as the
+// output NAME[KEY]. Downstream steps then run once per key, and learn it from
+// Context.MappingKey. A key must be 1 to 255 characters of A-Z, a-z, 0-9 and _; any other key
+// fails the step. An empty or nil map writes nothing, which the ABI allows.
+//
+//	wasmorch.Op("fan_out", fanOut, wasmorch.OpOutputs("chunks", "count"), wasmorch.OpDynamicOutputs("chunks"))
+//
+//	func fanOut(ctx *wasmorch.Context) (chunks map[string]int, count int, err error)
+func OpDynamicOutputs(names ...string) OpOption {
+	return func(o *opDef) { o.dynamicOuts = append(o.dynamicOuts, names...) }
+}
+
 // OpDescription sets the op's human-readable description.
 func OpDescription(text string) OpOption {
 	return func(o *opDef) { o.description = text }
 }
 
+// OpTags adds string tags to the op; a later value for the same tag wins.
+func OpTags(tags map[string]string) OpOption {
+	return func(o *opDef) {
+		if o.tags == nil {
+			o.tags = make(map[string]string, len(tags))
+		}
+		maps.Copy(o.tags, tags)
+	}
+}
+
+// OpConfigSchema declares the JSON Schema (a JSON object) of the op's run config, as
+// ConfigSchema does for an asset.
+func OpConfigSchema(jsonSchema string) OpOption {
+	return func(o *opDef) {
+		schema, err := compactConfigSchema("OpConfigSchema", jsonSchema)
+		if err != nil {
+			o.problem("%v", err)
+			return
+		}
+		o.configSchema = schema
+	}
+}
+
+// OpConfigFrom declares the op's config schema from a Go struct, by the rules of ConfigFrom.
+func OpConfigFrom(example any) OpOption {
+	return func(o *opDef) {
+		schema, err := configSchemaFrom("OpConfigFrom", example)
+		if err != nil {
+			o.problem("%v", err)
+			return
+		}
+		o.configSchema = schema
+	}
+}
+
+// OpResources declares the resource keys the op calls through Context.Resource; the workspace
+// must grant them.
+func OpResources(keys ...string) OpOption {
+	return func(o *opDef) {
+		o.problems = append(o.problems, resourceProblems("OpResources", keys)...)
+		o.resources = append(o.resources, validResources(keys)...)
+	}
+}
+
+// OpRetry gives the op a retry policy, as Retry does for an asset.
+func OpRetry(p RetryPolicy) OpOption {
+	return func(o *opDef) {
+		o.problems = append(o.problems, p.problems("OpRetry")...)
+		o.retry = &p
+	}
+}
+
 type opDef struct {
-	name        string
-	description string
-	ins         []string
-	outs        []string
+	name         string
+	description  string
+	tags         map[string]string
+	ins          []string
+	outs         []string
+	optionalIns  []string
+	optionalOuts []string
+	dynamicOuts  []string
+	configSchema json.RawMessage
+	resources    []string
+	retry        *RetryPolicy
 
 	fn       reflect.Value
 	inKinds  []valueKind
 	inTypes  []reflect.Type
-	outKinds []valueKind
+	outKinds []valueKind // of the map's values for a dynamic output
 	problems []string
 }
 
 func (o *opDef) problem(format string, args ...any) {
 	o.problems = append(o.problems, fmt.Sprintf(format, args...))
 }
+
+func (o *opDef) inOptional(name string) bool  { return slices.Contains(o.optionalIns, name) }
+func (o *opDef) outOptional(name string) bool { return slices.Contains(o.optionalOuts, name) }
+func (o *opDef) outDynamic(name string) bool  { return slices.Contains(o.dynamicOuts, name) }
 
 func (r *registry) addOp(name string, fn any, opts []OpOption) {
 	o := &opDef{name: name}
@@ -99,6 +203,20 @@ func (o *opDef) check(fn any) {
 			seen[n] = true
 		}
 	}
+	for _, c := range []struct {
+		option, what    string
+		names, declared []string
+	}{
+		{"OpOptionalInputs", "input", o.optionalIns, o.ins},
+		{"OpOptionalOutputs", "output", o.optionalOuts, o.outs},
+		{"OpDynamicOutputs", "output", o.dynamicOuts, o.outs},
+	} {
+		for _, n := range c.names {
+			if !slices.Contains(c.declared, n) {
+				o.problem("%s names %q, which is not a declared %s (declared: %s)", c.option, n, c.what, namesOrNone(c.declared))
+			}
+		}
+	}
 	v := reflect.ValueOf(fn)
 	if fn == nil || v.Kind() != reflect.Func || v.IsNil() {
 		o.problem("Op needs a function func(*wasmorch.Context, inputs...) (outputs..., error), got %T", fn)
@@ -129,7 +247,20 @@ func (o *opDef) check(fn any) {
 		o.inTypes = append(o.inTypes, t.In(i+1))
 	}
 	for i, name := range o.outs {
-		k, err := classify(t.Out(i), asResult)
+		rt := t.Out(i)
+		if o.outDynamic(name) {
+			if rt.Kind() != reflect.Map || rt.Key().Kind() != reflect.String {
+				o.problem("output %q is dynamic, so its result must be a map[string]T with one entry per mapping key, got %s", name, rt)
+				ok = false
+				continue
+			}
+			rt = rt.Elem()
+		} else if o.outOptional(name) && !nillable(rt) {
+			o.problem("output %q is optional, but its type %s cannot be nil; use a pointer, slice, map or Arrow type so that nil can mean \"not written\"", name, rt)
+			ok = false
+			continue
+		}
+		k, err := classify(rt, asResult)
 		if err != nil {
 			o.problem("output %q: %v", name, err)
 			ok = false
@@ -140,6 +271,25 @@ func (o *opDef) check(fn any) {
 	if ok {
 		o.fn = v
 	}
+}
+
+func nillable(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+		return true
+	}
+	return false
+}
+
+func isNil(v reflect.Value) bool {
+	return nillable(v.Type()) && v.IsNil()
+}
+
+func namesOrNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 func (r *registry) lookupOp(name string) (*opDef, error) {
@@ -156,8 +306,8 @@ func (r *registry) lookupOp(name string) (*opDef, error) {
 }
 
 // stepOp runs an op step: inputs by name, the function, then every output by name.
-func (d *dispatcher) stepOp(r *registry, name string, ctx *Context) error {
-	o, err := r.lookupOp(name)
+func (d *dispatcher) stepOp(r *registry, inv *invocationJSON, ctx *Context) error {
+	o, err := r.lookupOp(inv.Name)
 	if err != nil {
 		return fmt.Errorf("wasmorch: %w", err)
 	}
@@ -170,9 +320,19 @@ func (d *dispatcher) stepOp(r *registry, name string, ctx *Context) error {
 		}
 	}()
 	for i, in := range o.ins {
+		optional := o.inOptional(in)
+		if optional && !inv.hasInput(in) {
+			args[i+1] = reflect.Zero(o.inTypes[i]) // the graph leaves it unwired
+			continue
+		}
 		v, cleanup, err := d.loadInput(inputDef{name: in}, o.inKinds[i], o.inTypes[i])
 		if cleanup != nil {
 			cleanups = append(cleanups, cleanup)
+		}
+		var he *HostError
+		if optional && errors.As(err, &he) && he.Code == statusErrNotFound && he.Call == "input_open" {
+			args[i+1] = reflect.Zero(o.inTypes[i])
+			continue
 		}
 		if err != nil {
 			return fmt.Errorf("op %q: input %q: %w", o.name, in, err)
@@ -181,35 +341,125 @@ func (d *dispatcher) stepOp(r *registry, name string, ctx *Context) error {
 	}
 	out := o.fn.Call(args)
 	if err, _ := out[len(out)-1].Interface().(error); err != nil {
+		o.releaseFrom(out, 0)
 		return err
 	}
+	return d.writeOpOutputs(o, out[:len(o.outs)])
+}
+
+// writeOpOutputs writes the op's results in declaration order, the entries of a dynamic output
+// in key order. Every mapping key is checked before anything is written. Arrow values are
+// released whether or not they were written.
+func (d *dispatcher) writeOpOutputs(o *opDef, out []reflect.Value) error {
 	for i, name := range o.outs {
-		if err := d.writeValue(name, o.outKinds[i], out[i]); err != nil {
-			return fmt.Errorf("op %q: output %q: %w", o.name, name, err)
+		if !o.outDynamic(name) {
+			continue
+		}
+		for _, key := range sortedKeys(out[i]) {
+			if !validMappingKey(key) {
+				o.releaseFrom(out, 0)
+				return fmt.Errorf("op %q: output %q: invalid mapping key %q: a mapping key is 1 to %d characters of A-Z, a-z, 0-9 and _ (%s)",
+					o.name, name, truncate(key, 80), maxMappingKeyLen, mappingKeyPattern)
+			}
+		}
+	}
+	for i, name := range o.outs {
+		var err error
+		switch v := out[i]; {
+		case o.outDynamic(name):
+			keys := sortedKeys(v)
+			for j, key := range keys {
+				mapped := mappedName(name, key)
+				if err = d.writeValue(mapped, o.outKinds[i], v.MapIndex(reflect.ValueOf(key).Convert(v.Type().Key()))); err != nil {
+					err = fmt.Errorf("op %q: output %q: %w", o.name, mapped, err)
+					for _, rest := range keys[j+1:] {
+						releaseValue(o.outKinds[i], v.MapIndex(reflect.ValueOf(rest).Convert(v.Type().Key())))
+					}
+					break
+				}
+			}
+		case o.outOptional(name) && isNil(v):
+			// not written
+		default:
+			if err = d.writeValue(name, o.outKinds[i], v); err != nil {
+				err = fmt.Errorf("op %q: output %q: %w", o.name, name, err)
+			}
+		}
+		if err != nil {
+			o.releaseFrom(out, i+1)
+			return err
 		}
 	}
 	return nil
 }
 
+// sortedKeys returns the keys of a string-keyed map value, sorted.
+func sortedKeys(m reflect.Value) []string {
+	keys := make([]string, 0, m.Len())
+	for _, k := range m.MapKeys() {
+		keys = append(keys, k.String())
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// releaseFrom releases the Arrow values among the op's results out[from:], which the SDK owns
+// once the function returns and which will not be written.
+func (o *opDef) releaseFrom(out []reflect.Value, from int) {
+	for i := from; i < len(o.outs) && i < len(out); i++ {
+		v := out[i]
+		if o.outDynamic(o.outs[i]) {
+			for _, k := range v.MapKeys() {
+				releaseValue(o.outKinds[i], v.MapIndex(k))
+			}
+			continue
+		}
+		releaseValue(o.outKinds[i], v)
+	}
+}
+
+// releaseValue releases a non-nil Arrow value of kind k; other values need nothing.
+func releaseValue(k valueKind, v reflect.Value) {
+	if !v.IsValid() || (k != kindRecord && k != kindRecordReader) || v.IsNil() {
+		return
+	}
+	switch x := v.Interface().(type) {
+	case arrow.Record:
+		x.Release()
+	case array.RecordReader:
+		x.Release()
+	}
+}
+
 type manifestOp struct {
-	Name        string         `json:"name"`
-	Description string         `json:"description,omitempty"`
-	Ins         []manifestOpIO `json:"ins,omitempty"`
-	Outs        []manifestOpIO `json:"outs,omitempty"`
+	Name         string            `json:"name"`
+	Description  string            `json:"description,omitempty"`
+	Tags         map[string]string `json:"tags,omitempty"`
+	Ins          []manifestOpIO    `json:"ins,omitempty"`
+	Outs         []manifestOpIO    `json:"outs,omitempty"`
+	ConfigSchema json.RawMessage   `json:"config_schema,omitempty"`
+	Resources    []string          `json:"resources,omitempty"`
+	RetryPolicy  *retryJSON        `json:"retry_policy,omitempty"`
 }
 
 type manifestOpIO struct {
-	Name   string `json:"name"`
-	Format string `json:"format"`
+	Name     string `json:"name"`
+	Format   string `json:"format"`
+	Optional bool   `json:"optional,omitempty"`
+	Dynamic  bool   `json:"dynamic,omitempty"`
 }
 
 func (o *opDef) manifest() manifestOp {
-	m := manifestOp{Name: o.name, Description: o.description}
+	m := manifestOp{
+		Name: o.name, Description: o.description, Tags: o.tags,
+		ConfigSchema: o.configSchema, Resources: o.resources, RetryPolicy: o.retry.manifest(),
+	}
 	for i, n := range o.ins {
-		m.Ins = append(m.Ins, manifestOpIO{Name: n, Format: o.inKinds[i].format().String()})
+		m.Ins = append(m.Ins, manifestOpIO{Name: n, Format: o.inKinds[i].format().String(), Optional: o.inOptional(n)})
 	}
 	for i, n := range o.outs {
-		m.Outs = append(m.Outs, manifestOpIO{Name: n, Format: o.outKinds[i].format().String()})
+		m.Outs = append(m.Outs, manifestOpIO{Name: n, Format: o.outKinds[i].format().String(),
+			Optional: o.outOptional(n), Dynamic: o.outDynamic(n)})
 	}
 	return m
 }

@@ -100,14 +100,34 @@ func IOManager(key string) AssetOption {
 // Resources declares the resource keys the asset needs; the workspace must grant them.
 func Resources(keys ...string) AssetOption {
 	return func(a *assetDef) {
-		for _, k := range keys {
-			if k == "" {
-				a.problem("Resources: a resource key is empty")
-				continue
-			}
-			a.resources = append(a.resources, k)
+		a.problems = append(a.problems, resourceProblems("Resources", keys)...)
+		a.resources = append(a.resources, validResources(keys)...)
+	}
+}
+
+// resourceProblems checks resource keys for Resources and OpResources: the manifest's name
+// rule (ABI.md section 7).
+func resourceProblems(option string, keys []string) []string {
+	var out []string
+	for _, k := range keys {
+		switch {
+		case k == "":
+			out = append(out, option+": a resource key is empty")
+		case !nameRE.MatchString(k):
+			out = append(out, fmt.Sprintf("%s: invalid resource key %q: want [A-Za-z_][A-Za-z0-9_]*", option, k))
 		}
 	}
+	return out
+}
+
+func validResources(keys []string) []string {
+	var out []string
+	for _, k := range keys {
+		if nameRE.MatchString(k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // CodeVersion overrides the module digest as the asset's code version, so rebuilding the module
@@ -121,16 +141,12 @@ func CodeVersion(v string) AssetOption {
 // decodes the result.
 func ConfigSchema(jsonSchema string) AssetOption {
 	return func(a *assetDef) {
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, []byte(jsonSchema)); err != nil {
-			a.problem("ConfigSchema: not valid JSON: %v", err)
+		schema, err := compactConfigSchema("ConfigSchema", jsonSchema)
+		if err != nil {
+			a.problem("%v", err)
 			return
 		}
-		if buf.Len() == 0 || buf.Bytes()[0] != '{' {
-			a.problem("ConfigSchema: a config schema must be a JSON object, got %s", truncate(buf.String(), 40))
-			return
-		}
-		a.configSchema = json.RawMessage(buf.Bytes())
+		a.configSchema = schema
 	}
 }
 

@@ -2,6 +2,7 @@ package wasmorch
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -28,14 +29,31 @@ type RetryPolicy struct {
 // Retry gives the asset a retry policy.
 func Retry(p RetryPolicy) AssetOption {
 	return func(a *assetDef) {
-		if p.MaxRetries < 0 || p.MaxRetries > 100 {
-			a.problem("Retry: MaxRetries %d is out of range (0..100)", p.MaxRetries)
-		}
-		if p.Delay < 0 {
-			a.problem("Retry: Delay must not be negative")
-		}
+		a.problems = append(a.problems, p.problems("Retry")...)
 		a.retry = &p
 	}
+}
+
+// problems checks the policy for Retry and OpRetry; option names the option in messages.
+func (p RetryPolicy) problems(option string) []string {
+	var out []string
+	if p.MaxRetries < 0 || p.MaxRetries > 100 {
+		out = append(out, fmt.Sprintf("%s: MaxRetries %d is out of range (0..100)", option, p.MaxRetries))
+	}
+	if p.Delay < 0 {
+		out = append(out, option+": Delay must not be negative")
+	}
+	switch p.Backoff {
+	case "", BackoffNone, BackoffLinear, BackoffExponential:
+	default:
+		out = append(out, fmt.Sprintf("%s: Backoff %q is not %q, %q or %q", option, p.Backoff, BackoffNone, BackoffLinear, BackoffExponential))
+	}
+	switch p.Jitter {
+	case "", JitterNone, JitterFull, JitterPlusMinus:
+	default:
+		out = append(out, fmt.Sprintf("%s: Jitter %q is not %q, %q or %q", option, p.Jitter, JitterNone, JitterFull, JitterPlusMinus))
+	}
+	return out
 }
 
 type retryJSON struct {

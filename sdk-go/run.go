@@ -33,6 +33,18 @@ type invocationJSON struct {
 		Name  string `json:"name"`
 		Asset string `json:"asset"`
 	} `json:"inputs"`
+	MappingKey string `json:"mapping_key"`
+}
+
+// hasInput reports whether the invocation lists an input named name: the inputs the host wired
+// for this step.
+func (inv *invocationJSON) hasInput(name string) bool {
+	for _, in := range inv.Inputs {
+		if in.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // outputBufferSize batches the many small writes of an Arrow IPC writer (message headers,
@@ -86,13 +98,14 @@ func (d *dispatcher) step(r *registry) error {
 	ctx := newContext(hostSink{d.h})
 	ctx.runID, ctx.assetKey, ctx.stepKey = inv.RunID, inv.Name, inv.StepKey
 	ctx.partitionKey, ctx.attempt, ctx.alloc = inv.PartitionKey, inv.Attempt, d.mem
+	ctx.kind, ctx.mappingKey = inv.Kind, inv.MappingKey
 	if len(inv.Config) > 0 && string(inv.Config) != "null" {
 		ctx.config = inv.Config // json.RawMessage copies, so this does not alias the scratch buffer
 	}
 	switch inv.Kind {
 	case invocationKindAsset:
 	case invocationKindOp:
-		return d.stepOp(r, inv.Name, ctx)
+		return d.stepOp(r, inv, ctx)
 	case invocationKindCheck:
 		return d.stepCheck(r, inv, ctx)
 	default:

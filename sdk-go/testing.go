@@ -11,8 +11,8 @@ import (
 
 // NewTestContext returns a Context for calling asset functions in an ordinary native go test. It
 // keeps logs and metadata in memory for Logs and Metadata. Without options its config is "{}",
-// its run ID "test-run", its attempt 1, its asset and step keys empty and its allocator
-// memory.DefaultAllocator.
+// its run ID "test-run", its attempt 1, its asset and step keys and its mapping key empty and its
+// allocator memory.DefaultAllocator.
 func NewTestContext(opts ...TestOption) *Context {
 	rec := &recorder{metadata: map[string]any{}}
 	c := newContext(rec)
@@ -75,6 +75,12 @@ func WithStepKey(key string) TestOption {
 // WithAttempt sets the attempt number.
 func WithAttempt(n int) TestOption {
 	return func(c *Context) { c.attempt = n }
+}
+
+// WithMappingKey sets the dynamic mapping key that Context.MappingKey returns, to test a mapped
+// op's function as one of its mapped steps.
+func WithMappingKey(key string) TestOption {
+	return func(c *Context) { c.mappingKey = key }
 }
 
 // WithAllocator sets the Arrow allocator, for example a memory.CheckedAllocator to find leaks.
