@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,6 +18,9 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 
 	"github.com/wasmorch/wasmorch/abi"
+	"github.com/wasmorch/wasmorch/host/internal/config"
+	"github.com/wasmorch/wasmorch/host/internal/manifest"
+	"github.com/wasmorch/wasmorch/host/internal/resources"
 	"github.com/wasmorch/wasmorch/host/iomanager"
 	"github.com/wasmorch/wasmorch/internal/guesttest"
 )
@@ -39,17 +44,37 @@ type caseRun struct {
 	logs    [][2]string
 	outputs map[string][]arrow.Record
 	schemas map[string]*arrow.Schema
-	data    map[string][]byte
+	data    map[string][]byte // json and bytes outputs; a dynamic output's values as NAME[KEY]
+	loaded  map[string]int    // how often the guest opened each input
 }
 
 type conformanceCase struct {
 	name, kind, target string
 	config             string
-	partition          string
-	inputs             map[string]func() []arrow.Record // arrow inputs as batches
-	inputSchemas       map[string]*arrow.Schema
-	outputs            map[string]abi.Format
-	check              func(t *testing.T, r *caseRun)
+	// configDefaults prepares config with the module's own declared config_schema first, as the
+	// host does before a run: defaults applied, then validated.
+	configDefaults bool
+	partition      string
+	attempt        int // 1 when 0
+	mappingKey     string
+	inputs         map[string]func() []arrow.Record // arrow inputs as batches
+	inputSchemas   map[string]*arrow.Schema
+	rawInputs      map[string]rawInput // json and bytes inputs
+	// outputs are the step's declared outputs; nil means one bytes output "result", and an
+	// empty map none (a check step).
+	outputs map[string]abi.Format
+	dynamic map[string]bool // outputs declared dynamic: true
+	// resources, when set, gives the step its registry and declared keys; it may set
+	// environment variables with t.Setenv.
+	resources func(t *testing.T) (*resources.Registry, []string)
+	check     func(t *testing.T, r *caseRun)
+}
+
+// rawInput is a json or bytes input value; asset is the upstream asset the invocation names.
+type rawInput struct {
+	format abi.Format
+	data   string
+	asset  string
 }
 
 func TestConformance(t *testing.T) {
@@ -68,6 +93,9 @@ func TestConformance(t *testing.T) {
 			for _, c := range conformanceCases() {
 				t.Run(c.name, func(t *testing.T) { c.check(t, runCase(t, m, c)) })
 			}
+			for _, c := range manifestCases() {
+				t.Run("manifest_"+c.name, func(t *testing.T) { c.check(t, m.Manifest) })
+			}
 			t.Run("echo_large_table_through_small_memory", func(t *testing.T) { checkLargeEcho(t, m) })
 		})
 	}
@@ -75,7 +103,7 @@ func TestConformance(t *testing.T) {
 
 func runCase(t *testing.T, m *Module, c conformanceCase) *caseRun {
 	t.Helper()
-	r := &caseRun{outputs: map[string][]arrow.Record{}, schemas: map[string]*arrow.Schema{}, data: map[string][]byte{}}
+	r := &caseRun{outputs: map[string][]arrow.Record{}, schemas: map[string]*arrow.Schema{}, data: map[string][]byte{}, loaded: map[string]int{}}
 	t.Cleanup(func() {
 		for _, recs := range r.outputs {
 			for _, rec := range recs {
@@ -91,23 +119,46 @@ func runCase(t *testing.T, m *Module, c conformanceCase) *caseRun {
 	if target == "" {
 		target = c.name
 	}
+	attempt := c.attempt
+	if attempt == 0 {
+		attempt = 1
+	}
 	step := Step{
-		Invocation: Invocation{Kind: kind, Name: target, RunID: "conformance-run", StepKey: target, Attempt: 1, PartitionKey: c.partition},
-		Inputs:     map[string]Input{},
-		Outputs:    map[string]Output{},
+		Invocation: Invocation{Kind: kind, Name: target, RunID: "conformance-run", StepKey: target, Attempt: attempt,
+			PartitionKey: c.partition, MappingKey: c.mappingKey},
+		Inputs:  map[string]Input{},
+		Outputs: map[string]Output{},
 		Log: func(level int32, msg string) {
 			r.logs = append(r.logs, [2]string{map[int32]string{0: "DEBUG", 1: "INFO", 2: "WARNING", 3: "ERROR"}[level], msg})
 		},
 	}
+	if c.mappingKey != "" {
+		step.Invocation.StepKey = target + "[" + c.mappingKey + "]"
+	}
 	if c.config != "" {
 		step.Invocation.Config = json.RawMessage(c.config)
 	}
+	if c.configDefaults {
+		step.Invocation.Config = prepareConfig(t, m, target, c.config)
+	}
+	if c.resources != nil {
+		step.Resources, step.DeclaredResources = c.resources(t)
+	}
 	for name, batches := range c.inputs {
-		schema, batches := c.inputSchemas[name], batches
+		name, schema, batches := name, c.inputSchemas[name], batches
 		step.Invocation.Inputs = append(step.Invocation.Inputs, InvocationValue{Name: name, Format: "arrow"})
 		step.Inputs[name] = Input{Format: abi.FormatArrow, Load: func(context.Context) (iomanager.Value, error) {
+			r.loaded[name]++
 			rr, err := array.NewRecordReader(schema, batches())
 			return iomanager.Value{Format: abi.FormatArrow, Records: rr}, err
+		}}
+	}
+	for name, in := range c.rawInputs {
+		name, in := name, in
+		step.Invocation.Inputs = append(step.Invocation.Inputs, InvocationValue{Name: name, Format: in.format.String(), Asset: in.asset})
+		step.Inputs[name] = Input{Format: in.format, Asset: in.asset, Load: func(context.Context) (iomanager.Value, error) {
+			r.loaded[name]++
+			return iomanager.Value{Format: in.format, Data: io.NopCloser(strings.NewReader(in.data))}, nil
 		}}
 	}
 	outputs := c.outputs
@@ -116,8 +167,7 @@ func runCase(t *testing.T, m *Module, c conformanceCase) *caseRun {
 	}
 	for name, f := range outputs {
 		name, f := name, f
-		step.Invocation.Outputs = append(step.Invocation.Outputs, InvocationValue{Name: name, Format: f.String()})
-		step.Outputs[name] = Output{Format: f, Store: func(ctx context.Context, v iomanager.Value) (string, error) {
+		store := func(name string, v iomanager.Value) (string, error) {
 			if f != abi.FormatArrow {
 				b, err := io.ReadAll(v.Data)
 				r.data[name] = b
@@ -133,10 +183,72 @@ func runCase(t *testing.T, m *Module, c conformanceCase) *caseRun {
 				return "", err
 			}
 			return "mem://" + name, nil
-		}}
+		}
+		step.Invocation.Outputs = append(step.Invocation.Outputs, InvocationValue{Name: name, Format: f.String()})
+		out := Output{Format: f}
+		if c.dynamic[name] {
+			out.Dynamic = true
+			out.StoreMapped = func(_ context.Context, key string, v iomanager.Value) (string, error) {
+				return store(abi.MappedName(name, key), v)
+			}
+		} else {
+			out.Store = func(_ context.Context, v iomanager.Value) (string, error) { return store(name, v) }
+		}
+		step.Outputs[name] = out
 	}
 	r.res, r.err = m.Run(context.Background(), step)
 	return r
+}
+
+// prepareConfig applies the defaults of the config_schema the module declares for the asset
+// target to config and validates it, as the host does before a run.
+func prepareConfig(t *testing.T, m *Module, target, cfg string) json.RawMessage {
+	t.Helper()
+	a, ok := m.Manifest.AssetByKey(target)
+	if !ok {
+		t.Fatalf("the manifest has no asset %q", target)
+	}
+	schema, err := config.Compile(a.ConfigSchema)
+	if err != nil {
+		t.Fatalf("asset %q: config_schema %s does not compile: %v", target, a.ConfigSchema, err)
+	}
+	var v any
+	if err := json.Unmarshal([]byte(cfg), &v); err != nil {
+		t.Fatal(err)
+	}
+	resolved, _, errs := config.Prepare(schema, v, func(string) (string, bool) { return "", false })
+	if len(errs) > 0 {
+		t.Fatalf("config %s against the declared schema: %v", cfg, config.Join(errs))
+	}
+	js, err := json.Marshal(resolved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// stepError returns the step's *StepError, failing the test if the step did not fail with one.
+func (r *caseRun) stepError(t *testing.T) *StepError {
+	t.Helper()
+	var se *StepError
+	if !errors.As(r.err, &se) {
+		t.Fatalf("err = %v (%T), want a *StepError", r.err, r.err)
+	}
+	return se
+}
+
+// jsonOutput decodes the json output name.
+func (r *caseRun) jsonOutput(t *testing.T, name string) any {
+	t.Helper()
+	b, ok := r.data[name]
+	if !ok {
+		t.Fatalf("no output %q was stored (stored: %v)", name, slices.Sorted(maps.Keys(r.data)))
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("output %q: %v: %s", name, err, b)
+	}
+	return v
 }
 
 func (r *caseRun) mustSucceed(t *testing.T) {
@@ -284,7 +396,7 @@ func echoCase(name string, batches func() []arrow.Record) conformanceCase {
 }
 
 func conformanceCases() []conformanceCase {
-	return []conformanceCase{
+	return append([]conformanceCase{
 		echoCase("echo_every_type_with_nulls", func() []arrow.Record { return []arrow.Record{typesBatch(5, 0)} }),
 		echoCase("echo_empty_table", func() []arrow.Record { return nil }),
 		echoCase("echo_multi_batch", func() []arrow.Record {
@@ -426,6 +538,309 @@ func conformanceCases() []conformanceCase {
 				}
 			},
 		},
+	}, newerCases()...)
+}
+
+// conformanceVar is the value of CONFORMANCE_VAR that uses_resource reads through resource vars.
+const conformanceVar = "conformance value ✓ 42"
+
+// envVars grants the env resource "vars" with CONFORMANCE_VAR, which it sets, and declares it.
+func envVars(t *testing.T) (*resources.Registry, []string) {
+	t.Setenv("CONFORMANCE_VAR", conformanceVar)
+	env, err := resources.NewEnv(resources.EnvConfig{Vars: []string{"CONFORMANCE_VAR"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resources.NewRegistry(map[string]resources.Resource{"vars": env}), []string{"vars"}
+}
+
+// checkCase runs check name on asset checked, whose stored value is value.
+func checkCase(caseName, name, value string, check func(t *testing.T, r *caseRun)) conformanceCase {
+	return conformanceCase{
+		name: caseName, kind: "check", target: name,
+		rawInputs: map[string]rawInput{"asset": {format: abi.FormatBytes, data: value, asset: "checked"}},
+		outputs:   map[string]abi.Format{}, // a check writes no outputs
+		check:     check,
+	}
+}
+
+func wantCheck(t *testing.T, r *caseRun, passed bool, severity string) {
+	t.Helper()
+	r.mustSucceed(t)
+	if r.res.Check == nil {
+		t.Fatal("the check did not report a result with check_result")
+	}
+	if r.res.Check.Passed != passed || (severity != "" && r.res.Check.Severity != severity) {
+		t.Errorf("check result %+v, want passed %v, severity %q", *r.res.Check, passed, severity)
+	}
+}
+
+func retryCase(attempt int) conformanceCase {
+	return conformanceCase{
+		name: fmt.Sprintf("retries_attempt_%d_asks_for_retry", attempt), target: "retries", attempt: attempt,
+		check: func(t *testing.T, r *caseRun) {
+			se := r.stepError(t)
+			if se.Kind != FailureGuest || !se.Retry || !strings.Contains(se.Message, "conformance: try again") {
+				t.Errorf("err = %#v, want a guest failure asking for a retry (status 2) with \"conformance: try again\"", se)
+			}
+		},
+	}
+}
+
+// newerCases are the section "Checks, typed config, resources, retries and fan-out" of CASES.md.
+func newerCases() []conformanceCase {
+	return []conformanceCase{
+		{
+			name: "checked_writes_ok", target: "checked",
+			check: func(t *testing.T, r *caseRun) {
+				r.mustSucceed(t)
+				if got := string(r.data[abi.OutputResult]); got != "ok" {
+					t.Errorf("checked wrote %q, want ok", got)
+				}
+			},
+		},
+		checkCase("check_is_ok_passes", "is_ok", "ok", func(t *testing.T, r *caseRun) {
+			wantCheck(t, r, true, "")
+			if got := r.res.Metadata["length"]; got != 2.0 {
+				t.Errorf("metadata %v, want length 2", r.res.Metadata)
+			}
+		}),
+		checkCase("check_is_ok_fails_with_severity_error", "is_ok", "not ok", func(t *testing.T, r *caseRun) {
+			wantCheck(t, r, false, "ERROR")
+			if got := r.res.Metadata["length"]; got != 6.0 {
+				t.Errorf("metadata %v, want length 6", r.res.Metadata)
+			}
+		}),
+		checkCase("check_warns_fails_with_severity_warn_reading_nothing", "warns", "ok", func(t *testing.T, r *caseRun) {
+			wantCheck(t, r, false, "WARN")
+			if r.loaded["asset"] != 0 {
+				t.Errorf("warns opened its input %d times; it must read nothing", r.loaded["asset"])
+			}
+		}),
+		{
+			name: "typed_config_reads_config", target: "typed_config", config: `{"limit": 3, "label": "three"}`,
+			outputs: map[string]abi.Format{abi.OutputResult: abi.FormatJSON},
+			check: func(t *testing.T, r *caseRun) {
+				r.mustSucceed(t)
+				if got, want := r.jsonOutput(t, abi.OutputResult), map[string]any{"limit": 3.0, "label": "three"}; !reflect.DeepEqual(got, want) {
+					t.Errorf("typed_config wrote %v, want %v", got, want)
+				}
+			},
+		},
+		{
+			name: "typed_config_default_from_declared_schema", target: "typed_config", config: `{"label": "defaulted"}`, configDefaults: true,
+			outputs: map[string]abi.Format{abi.OutputResult: abi.FormatJSON},
+			check: func(t *testing.T, r *caseRun) {
+				r.mustSucceed(t)
+				if got, want := r.jsonOutput(t, abi.OutputResult), map[string]any{"limit": 10.0, "label": "defaulted"}; !reflect.DeepEqual(got, want) {
+					t.Errorf("typed_config wrote %v, want %v", got, want)
+				}
+			},
+		},
+		{
+			name: "uses_resource_reads_env_var", target: "uses_resource", resources: envVars,
+			check: func(t *testing.T, r *caseRun) {
+				r.mustSucceed(t)
+				if got := string(r.data[abi.OutputResult]); got != conformanceVar {
+					t.Errorf("uses_resource wrote %q, want %q", got, conformanceVar)
+				}
+			},
+		},
+		{
+			name: "uses_resource_denied_call_fails_with_host_message", target: "uses_resource",
+			resources: func(*testing.T) (*resources.Registry, []string) {
+				return resources.NewRegistry(nil), []string{"vars"} // declared, but nothing granted
+			},
+			check: func(t *testing.T, r *caseRun) {
+				se := r.stepError(t)
+				if want := `no resource "vars" is granted in wasmorch.yaml`; se.Kind != FailureGuest || !strings.Contains(se.Message, want) {
+					t.Errorf("err = %q, want a guest failure carrying the host's message %q", se.Message, want)
+				}
+			},
+		},
+		retryCase(1),
+		retryCase(2),
+		{
+			name: "retries_attempt_3_succeeds", target: "retries", attempt: 3,
+			check: func(t *testing.T, r *caseRun) {
+				r.mustSucceed(t)
+				if got := string(r.data[abi.OutputResult]); got != "attempt 3" {
+					t.Errorf("retries wrote %q, want \"attempt 3\"", got)
+				}
+			},
+		},
+		{
+			name: "fan_out_dynamic_outputs", kind: "op", target: "fan_out",
+			outputs: map[string]abi.Format{"chunks": abi.FormatJSON, "count": abi.FormatJSON},
+			dynamic: map[string]bool{"chunks": true},
+			check: func(t *testing.T, r *caseRun) {
+				r.mustSucceed(t)
+				want := map[string]struct {
+					key   string
+					value float64
+				}{"chunks[a]": {"a", 1}, "chunks[b]": {"b", 2}, "chunks[c]": {"c", 3}, "count": {"", 3}}
+				if got := slices.Sorted(maps.Keys(r.res.Outputs)); !slices.Equal(got, slices.Sorted(maps.Keys(want))) {
+					t.Fatalf("step outputs %q, want %q", got, slices.Sorted(maps.Keys(want)))
+				}
+				for name, w := range want {
+					out := r.res.Outputs[name]
+					if out.MappingKey != w.key || out.Format != abi.FormatJSON {
+						t.Errorf("%s: mapping key %q, format %s; want %q, json", name, out.MappingKey, out.Format, w.key)
+					}
+					if got := r.jsonOutput(t, name); got != w.value {
+						t.Errorf("%s = %v, want %v", name, got, w.value)
+					}
+				}
+			},
+		},
+		{
+			name: "mapped_reads_mapping_key", kind: "op", target: "mapped", mappingKey: "b",
+			rawInputs: map[string]rawInput{"n": {format: abi.FormatJSON, data: "21"}},
+			outputs:   map[string]abi.Format{abi.OutputResult: abi.FormatJSON},
+			check: func(t *testing.T, r *caseRun) {
+				r.mustSucceed(t)
+				if got, want := r.jsonOutput(t, abi.OutputResult), map[string]any{"key": "b", "n2": 42.0}; !reflect.DeepEqual(got, want) {
+					t.Errorf("mapped wrote %v, want %v", got, want)
+				}
+			},
+		},
+	}
+}
+
+// ---- manifests ----
+
+// manifestCase checks what a module's manifest declares, as the host parsed it.
+type manifestCase struct {
+	name  string
+	check func(t *testing.T, m *manifest.Manifest)
+}
+
+// jsonOf parses JSON text for comparison; it fails the test on invalid JSON.
+func jsonOf(t *testing.T, text []byte) any {
+	t.Helper()
+	if len(text) == 0 {
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(text, &v); err != nil {
+		t.Fatalf("%v: %s", err, text)
+	}
+	return v
+}
+
+func manifestAsset(t *testing.T, m *manifest.Manifest, key, format string) *manifest.Asset {
+	t.Helper()
+	a, ok := m.AssetByKey(key)
+	if !ok {
+		t.Fatalf("the manifest has no asset %q", key)
+	}
+	if a.Group != "conformance" || a.Output.Format != format {
+		t.Errorf("asset %q: group %q, output format %q; want conformance, %s", key, a.Group, a.Output.Format, format)
+	}
+	return a
+}
+
+func manifestOp(t *testing.T, m *manifest.Manifest, name string) *manifest.Op {
+	t.Helper()
+	for i := range m.Ops {
+		if m.Ops[i].Name == name {
+			return &m.Ops[i]
+		}
+	}
+	t.Fatalf("the manifest has no op %q", name)
+	return nil
+}
+
+// opIO lists an op's inputs or outputs as name:format[:optional][:dynamic], sorted by name, with
+// the ABI's default format (arrow) filled in.
+func opIO[T manifest.OpIn | manifest.OpOut](list []T) []string {
+	var out []string
+	for _, x := range list {
+		var name, format string
+		var flags []string
+		switch v := any(x).(type) {
+		case manifest.OpIn:
+			name, format = v.Name, v.Format
+			if v.Optional {
+				flags = append(flags, "optional")
+			}
+		case manifest.OpOut:
+			name, format = v.Name, v.Format
+			if v.Optional {
+				flags = append(flags, "optional")
+			}
+			if v.Dynamic {
+				flags = append(flags, "dynamic")
+			}
+		}
+		if format == "" {
+			format = "arrow"
+		}
+		out = append(out, strings.Join(append([]string{name, format}, flags...), ":"))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func manifestCases() []manifestCase {
+	return []manifestCase{
+		{"checks", func(t *testing.T, m *manifest.Manifest) {
+			manifestAsset(t, m, "checked", "bytes")
+			got := map[string]bool{}
+			for _, c := range m.Checks {
+				if c.Asset == "checked" {
+					got[c.Name] = c.Blocking
+				}
+			}
+			if want := map[string]bool{"is_ok": true, "warns": false}; !reflect.DeepEqual(got, want) {
+				t.Errorf("checks on checked (name: blocking) = %v, want %v", got, want)
+			}
+		}},
+		{"typed_config", func(t *testing.T, m *manifest.Manifest) {
+			a := manifestAsset(t, m, "typed_config", "json")
+			want := `{"type":"object","properties":{"limit":{"type":"integer","default":10},"label":{"type":"string"}},"required":["label"]}`
+			if got := jsonOf(t, a.ConfigSchema); !reflect.DeepEqual(got, jsonOf(t, []byte(want))) {
+				t.Errorf("config_schema = %s\nwant %s", a.ConfigSchema, want)
+			}
+		}},
+		{"uses_resource", func(t *testing.T, m *manifest.Manifest) {
+			a := manifestAsset(t, m, "uses_resource", "bytes")
+			if !slices.Equal(a.Resources, []string{"vars"}) {
+				t.Errorf("resources = %q, want [vars]", a.Resources)
+			}
+		}},
+		{"retries", func(t *testing.T, m *manifest.Manifest) {
+			a := manifestAsset(t, m, "retries", "bytes")
+			if a.RetryPolicy == nil {
+				t.Fatal("retries has no retry_policy")
+			}
+			got := *a.RetryPolicy
+			// "none" is the default of backoff and jitter (ABI.md 7.1): spelling it out is the same.
+			if got.Jitter == "none" {
+				got.Jitter = ""
+			}
+			if want := (manifest.RetryPolicy{MaxRetries: 2, DelaySeconds: 0.5, Backoff: "exponential"}); got != want {
+				t.Errorf("retry_policy = %+v, want %+v", *a.RetryPolicy, want)
+			}
+		}},
+		{"fan_out", func(t *testing.T, m *manifest.Manifest) {
+			o := manifestOp(t, m, "fan_out")
+			if got := opIO(o.Ins); len(got) != 0 {
+				t.Errorf("fan_out ins = %q, want none", got)
+			}
+			if got, want := opIO(o.Outs), []string{"chunks:json:dynamic", "count:json"}; !slices.Equal(got, want) {
+				t.Errorf("fan_out outs = %q, want %q", got, want)
+			}
+		}},
+		{"mapped", func(t *testing.T, m *manifest.Manifest) {
+			o := manifestOp(t, m, "mapped")
+			if got, want := opIO(o.Ins), []string{"n:json"}; !slices.Equal(got, want) {
+				t.Errorf("mapped ins = %q, want %q", got, want)
+			}
+			if got, want := opIO(o.Outs), []string{"result:json"}; !slices.Equal(got, want) {
+				t.Errorf("mapped outs = %q, want %q", got, want)
+			}
+		}},
 	}
 }
 

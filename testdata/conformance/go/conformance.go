@@ -7,9 +7,11 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -27,6 +29,17 @@ func init() {
 	wasmorch.Asset("metadata", metadata, g)
 	wasmorch.Asset("error", fail, g)
 	wasmorch.Asset("panic", panics, g)
+
+	// Checks, typed config, resources, retries and fan-out.
+	wasmorch.Asset("checked", checked, g)
+	wasmorch.Check("checked", "is_ok", isOK, wasmorch.Blocking())
+	wasmorch.Check("checked", "warns", warns)
+	wasmorch.Asset("typed_config", typedConfig, g, wasmorch.ConfigSchema(typedConfigSchema))
+	wasmorch.Asset("uses_resource", usesResource, g, wasmorch.Resources("vars"))
+	wasmorch.Asset("retries", retries, g,
+		wasmorch.Retry(wasmorch.RetryPolicy{MaxRetries: 2, Delay: 500 * time.Millisecond, Backoff: wasmorch.BackoffExponential}))
+	wasmorch.Op("fan_out", fanOut, wasmorch.OpOutputs("chunks", "count"), wasmorch.OpDynamicOutputs("chunks"))
+	wasmorch.Op("mapped", mapped, wasmorch.OpInputs("n"))
 }
 
 func main() {}
@@ -158,3 +171,62 @@ func fail(*wasmorch.Context) ([]byte, error) {
 }
 
 func panics(*wasmorch.Context) ([]byte, error) { panic("conformance: deliberate panic") }
+
+func checked(*wasmorch.Context) ([]byte, error) { return []byte("ok"), nil }
+
+func isOK(_ *wasmorch.Context, value []byte) (wasmorch.CheckResult, error) {
+	return wasmorch.CheckResult{
+		Passed:   string(value) == "ok",
+		Severity: wasmorch.SeverityError,
+		Metadata: map[string]any{"length": len(value)},
+	}, nil
+}
+
+// warns reads nothing: a check function without a value parameter does not load the asset.
+func warns(*wasmorch.Context) (wasmorch.CheckResult, error) {
+	return wasmorch.CheckResult{Passed: false, Severity: wasmorch.SeverityWarn}, nil
+}
+
+// typedConfigSchema is declared as text, not with ConfigFrom, because CASES.md fixes the schema
+// exactly (ConfigFrom would add "additionalProperties": false).
+const typedConfigSchema = `{"type":"object","properties":{"limit":{"type":"integer","default":10},"label":{"type":"string"}},"required":["label"]}`
+
+func typedConfig(ctx *wasmorch.Context) (map[string]any, error) {
+	var c struct {
+		Limit int64  `json:"limit"`
+		Label string `json:"label"`
+	}
+	if err := ctx.Config(&c); err != nil {
+		return nil, err
+	}
+	return map[string]any{"limit": c.Limit, "label": c.Label}, nil
+}
+
+func usesResource(ctx *wasmorch.Context) ([]byte, error) {
+	resp, err := ctx.Resource("vars", map[string]string{"op": "get", "name": "CONFORMANCE_VAR"})
+	if err != nil {
+		return nil, err // carries the host's message
+	}
+	var r struct {
+		Value string `json:"value"`
+	}
+	if err := json.Unmarshal(resp, &r); err != nil {
+		return nil, fmt.Errorf("uses_resource: decoding %s: %w", resp, err)
+	}
+	return []byte(r.Value), nil
+}
+
+func retries(ctx *wasmorch.Context) ([]byte, error) {
+	if ctx.Attempt() < 3 {
+		return nil, wasmorch.RetryLater(errors.New("conformance: try again"))
+	}
+	return []byte(fmt.Sprintf("attempt %d", ctx.Attempt())), nil
+}
+
+func fanOut(*wasmorch.Context) (chunks map[string]int64, count int64, err error) {
+	return map[string]int64{"a": 1, "b": 2, "c": 3}, 3, nil
+}
+
+func mapped(ctx *wasmorch.Context, n int64) (map[string]any, error) {
+	return map[string]any{"key": ctx.MappingKey(), "n2": 2 * n}, nil
+}
