@@ -20,6 +20,8 @@ type JobInfo struct {
 	Tags   map[string]string
 	// Config is the default run config (JSON, Dagster's shape), or nil.
 	Config []byte
+	// from is where Graph is resolved: the declaring module, or nil for the workspace file.
+	from *graphDef
 }
 
 // loadJobs collects the workspace file's and the modules' jobs, refusing duplicate names and
@@ -32,6 +34,12 @@ func (ws *Workspace) loadJobs() []error {
 			errs = append(errs, fmt.Errorf("job %q is defined by both %s and %s; job names are global across the workspace", j.Name, prev.Source, j.Source))
 			return
 		}
+		if j.Graph != "" {
+			if _, err := ws.planGraph(j.Graph, j.from); err != nil {
+				errs = append(errs, fmt.Errorf("%s: job %q: %w", j.Source, j.Name, err))
+				return
+			}
+		}
 		if j.Selection != "" && !strings.HasPrefix(strings.TrimSpace(j.Selection), "stale:") {
 			if _, err := ws.Select(j.Selection); err != nil {
 				errs = append(errs, fmt.Errorf("%s: job %q: %w", j.Source, j.Name, err))
@@ -41,13 +49,13 @@ func (ws *Workspace) loadJobs() []error {
 		ws.jobs[j.Name] = j
 	}
 	for _, j := range ws.file.Jobs {
-		add(JobInfo{Name: j.Name, Description: j.Description, Selection: j.Selection, Tags: j.Tags, Config: j.Config,
+		add(JobInfo{Name: j.Name, Description: j.Description, Selection: j.Selection, Graph: j.Graph, Tags: j.Tags, Config: j.Config,
 			Source: fmt.Sprintf("%s line %d", ws.file.Path, j.Line)})
 	}
 	for _, m := range ws.modules {
 		for _, j := range m.Manifest.Jobs {
 			add(JobInfo{Name: j.Name, Description: j.Description, Selection: j.Selection, Graph: j.Graph, Tags: j.Tags,
-				Config: nilIfEmpty(j.Config), Source: fmt.Sprintf("module %q", m.Name)})
+				Config: nilIfEmpty(j.Config), Source: fmt.Sprintf("module %q", m.Name), from: &graphDef{module: m.Name}})
 		}
 	}
 	return errs
@@ -86,9 +94,6 @@ func (i *Instance) ExecuteJob(ctx context.Context, ws *Workspace, name string, o
 		}
 		return nil, fmt.Errorf("no job %q (%s)", name, hint)
 	}
-	if j.Graph != "" {
-		return nil, fmt.Errorf("job %q runs graph %q: graph jobs need op execution, which this version of wasmorch does not have yet", name, j.Graph)
-	}
 	var o materializeOptions
 	for _, opt := range opts {
 		opt(&o)
@@ -97,13 +102,17 @@ func (i *Instance) ExecuteJob(ctx context.Context, ws *Workspace, name string, o
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidRunConfig, err)
 	}
-	tags := map[string]string{}
-	for k, v := range j.Tags {
-		tags[k] = v
+	if j.Graph != "" {
+		plan, err := ws.planGraph(j.Graph, j.from)
+		if err != nil {
+			return nil, fmt.Errorf("job %q: %w", name, err)
+		}
+		o.config = cfg
+		o.jobName = name
+		o.tags = mergeTags(j.Tags, o.tags)
+		return i.runGraph(ctx, ws, plan, o)
 	}
-	for k, v := range o.tags {
-		tags[k] = v
-	}
+	tags := mergeTags(j.Tags, o.tags)
 	opts = append(opts, WithRunConfig(cfg), WithTags(tags), func(o *materializeOptions) { o.jobName = name })
 	return i.Materialize(ctx, ws, j.Selection, opts...)
 }
@@ -145,3 +154,14 @@ func merge(base, override any) any {
 // MergeRunConfig deep-merges run config override onto base (both JSON objects in Dagster's
 // shape), as the CLI merges -c files and --config-json.
 func MergeRunConfig(base, override []byte) ([]byte, error) { return mergeJSON(base, override) }
+
+func mergeTags(base, override map[string]string) map[string]string {
+	tags := map[string]string{}
+	for k, v := range base {
+		tags[k] = v
+	}
+	for k, v := range override {
+		tags[k] = v
+	}
+	return tags
+}

@@ -173,7 +173,6 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 	}
 	r.log = newRunLog(i.store, run.ID, o.onEvent)
 	r.log.minLevel = levelRank[ws.file.Logging.Level]
-	res := &Result{RunID: run.ID, Steps: map[string]StepOutcome{}, Materializations: r.produced}
 	if err := r.log.write(store.Event{Type: store.EventRunStart, Message: fmt.Sprintf("starting run of %d step(s)", len(keys)),
 		Metadata: map[string]any{"steps": len(keys)}}); err != nil {
 		r.log.close()
@@ -190,34 +189,52 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 		key := k
 		steps = append(steps, exec.Step{Key: k, Deps: deps, Run: func(ctx context.Context) error { return r.runAsset(ctx, key) }})
 	}
-	outcomes, err := exec.Execute(ctx, steps, i.concurrency(ws), exec.Hooks{OnSkip: func(key, because string) {
+	res, err := finishRun(ctx, r.log, run.ID, steps, i.concurrency(ws))
+	if res != nil {
+		res.Materializations = r.produced
+	}
+	return res, err
+}
+
+// finishRun executes a started run's steps, records skips and the run's end, and returns the
+// result. A step that skips itself (exec.Skip) has written its own event.
+func finishRun(ctx context.Context, log *runLog, runID string, steps []exec.Step, concurrency int) (*Result, error) {
+	res := &Result{RunID: runID, Steps: map[string]StepOutcome{}}
+	outcomes, err := exec.Execute(ctx, steps, concurrency, exec.Hooks{OnSkip: func(key, because string) {
 		reason := fmt.Sprintf("upstream step %q did not succeed", because)
 		if because == "run canceled" {
 			reason = "the run was canceled"
 		}
-		r.log.write(store.Event{Type: store.EventStepSkipped, StepKey: key, Message: "skipped: " + reason})
+		log.write(store.Event{Type: store.EventStepSkipped, StepKey: key, Message: "skipped: " + reason})
 	}})
 	if err != nil {
-		// The graph is acyclic and the plan built from it, so this is a bug, but record it.
-		r.log.write(store.Event{Type: store.EventRunFailure, Error: err.Error()})
-		events, _ := r.log.close()
+		// The plan was built from a checked graph, so this is a bug, but record it.
+		log.write(store.Event{Type: store.EventRunFailure, Error: err.Error()})
+		events, _ := log.close()
 		res.Events, res.Status = events, store.RunFailure
 		return res, err
 	}
 	var failed []string
+	succeeded := 0
 	for k, o := range outcomes {
+		if o.Status == exec.Succeeded {
+			succeeded++
+		}
 		so := StepOutcome{Status: string(o.Status)}
 		if o.Err != nil {
 			so.Error = o.Err.Error()
 			failed = append(failed, k)
 		}
 		if o.Status == exec.Skipped {
-			so.Error = "upstream step " + o.SkippedBecause + " did not succeed"
+			so.Error = o.SkippedBecause
+			if _, isStep := outcomes[o.SkippedBecause]; isStep {
+				so.Error = "upstream step " + o.SkippedBecause + " did not succeed"
+			}
 		}
 		res.Steps[k] = so
 	}
 	sort.Strings(failed)
-	final := store.Event{Type: store.EventRunSuccess, Message: fmt.Sprintf("%d step(s) succeeded", len(keys))}
+	final := store.Event{Type: store.EventRunSuccess, Message: fmt.Sprintf("%d step(s) succeeded", succeeded)}
 	res.Status = store.RunSuccess
 	switch {
 	case ctx.Err() != nil:
@@ -227,14 +244,14 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 		final = store.Event{Type: store.EventRunFailure, Message: "run failed", Error: fmt.Sprintf("step(s) failed: %s", strings.Join(failed, ", "))}
 		res.Status = store.RunFailure
 	}
-	werr := r.log.write(final)
-	events, lerr := r.log.close()
+	werr := log.write(final)
+	events, lerr := log.close()
 	res.Events = events
 	if werr != nil {
-		return res, fmt.Errorf("record end of run %s: %w", run.ID, werr)
+		return res, fmt.Errorf("record end of run %s: %w", runID, werr)
 	}
 	if lerr != nil {
-		return res, fmt.Errorf("record events of run %s: %w", run.ID, lerr)
+		return res, fmt.Errorf("record events of run %s: %w", runID, lerr)
 	}
 	return res, nil
 }
@@ -319,7 +336,7 @@ func (r *runner) runAsset(ctx context.Context, key string) error {
 	}
 	step.Outputs = map[string]wruntime.Output{abi.OutputResult: decl}
 
-	res, err := r.runWithRetries(ctx, key, a, &step, &attempts)
+	res, err := runWithRetries(ctx, r.log, key, fmt.Sprintf("asset %q", key), a.spec.RetryPolicy, a.module, &step, &attempts)
 	if err != nil {
 		return fail(err)
 	}
@@ -425,12 +442,11 @@ func (r *runner) runChecks(ctx context.Context, key string, a *assetDef, mat sto
 // runWithRetries runs the step, and again after a failure while its retry policy allows,
 // recording each failed attempt that will be retried as STEP_UP_FOR_RETRY. A canceled run is
 // never retried.
-func (r *runner) runWithRetries(ctx context.Context, key string, a *assetDef, step *wruntime.Step, attempts *int) (*wruntime.StepResult, error) {
-	policy := a.spec.RetryPolicy
+func runWithRetries(ctx context.Context, log *runLog, key, what string, policy *manifest.RetryPolicy, module *wruntime.Module, step *wruntime.Step, attempts *int) (*wruntime.StepResult, error) {
 	for attempt := 1; ; attempt++ {
 		*attempts = attempt
 		step.Invocation.Attempt = attempt
-		res, err := a.module.Run(ctx, *step)
+		res, err := module.Run(ctx, *step)
 		if err == nil {
 			return res, nil
 		}
@@ -440,13 +456,13 @@ func (r *runner) runWithRetries(ctx context.Context, key string, a *assetDef, st
 		if policy == nil || attempt > policy.MaxRetries || canceled {
 			if policy == nil && se != nil && se.Retry {
 				c := *se
-				c.Message += fmt.Sprintf(" (the step asked to be retried, but asset %q has no retry_policy)", key)
+				c.Message += fmt.Sprintf(" (the step asked to be retried, but %s has no retry_policy)", what)
 				return nil, &c
 			}
 			return nil, err
 		}
 		delay := retryDelay(policy, attempt)
-		r.log.write(store.Event{Type: store.EventStepRetry, StepKey: key, Error: err.Error(),
+		log.write(store.Event{Type: store.EventStepRetry, StepKey: key, Error: err.Error(),
 			Message:  fmt.Sprintf("attempt %d of %d failed; retrying in %s", attempt, policy.MaxRetries+1, delay.Round(time.Millisecond)),
 			Metadata: map[string]any{"attempt": attempt, "delay_ms": float64(delay.Microseconds()) / 1000}})
 		t := time.NewTimer(delay)

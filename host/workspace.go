@@ -32,6 +32,10 @@ type Workspace struct {
 	checks map[string][]checkDef
 	// resources are the capabilities the workspace file grants.
 	resources *resources.Registry
+	// ops are every module's ops by MODULE:NAME; graphs are modules' graphs by MODULE:NAME and
+	// the workspace file's by NAME.
+	ops    map[string]*opDef
+	graphs map[string]*graphDef
 }
 
 type checkDef struct {
@@ -141,6 +145,7 @@ func (i *Instance) LoadWorkspace(ctx context.Context, path string) (*Workspace, 
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, ws.loadOpsAndGraphs()...)
 	errs = append(errs, ws.loadJobs()...)
 	var resErrs []error
 	ws.resources, resErrs = buildResources(f.Resources, i.kv)

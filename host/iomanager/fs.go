@@ -61,6 +61,15 @@ func extension(format abi.Format) string {
 // elsewhere; the checks here are a second line so a bad key can never write outside root.
 func (f *FileSystem) pathFor(out OutputContext) (string, error) {
 	parts := []string{f.root}
+	if out.AssetKey == "" {
+		// An op's output: runs/RUN_ID/STEP_KEY/OUTPUT, each run in a directory of its own.
+		for _, c := range []string{out.RunID, out.StepKey, out.OutputName} {
+			if c == "" || c == "." || c == ".." || strings.ContainsAny(c, `/\`+"\x00") {
+				return "", fmt.Errorf("fs io manager: %s cannot be a storage path", out.Describe())
+			}
+		}
+		return filepath.Join(f.root, "runs", out.RunID, out.StepKey, out.OutputName+extension(out.Format)), nil
+	}
 	for _, c := range strings.Split(out.AssetKey, "/") {
 		if c == "" || c == "." || c == ".." || strings.ContainsAny(c, `\`+"\x00") {
 			return "", fmt.Errorf("fs io manager: asset key %q cannot be a storage path", out.AssetKey)
@@ -83,18 +92,18 @@ func (f *FileSystem) pathFor(out OutputContext) (string, error) {
 // HandleOutput implements IOManager.
 func (f *FileSystem) HandleOutput(ctx context.Context, out OutputContext, v Value) (string, error) {
 	if v.Format != out.Format {
-		return "", fmt.Errorf("fs io manager: asset %q: value is %s but the output is declared %s", out.AssetKey, v.Format, out.Format)
+		return "", fmt.Errorf("fs io manager: %s: value is %s but the output is declared %s", out.Describe(), v.Format, out.Format)
 	}
 	final, err := f.pathFor(out)
 	if err != nil {
 		return "", err
 	}
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
-		return "", fmt.Errorf("fs io manager: asset %q: %w", out.AssetKey, err)
+		return "", fmt.Errorf("fs io manager: %s: %w", out.Describe(), err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(final), "."+filepath.Base(final)+".*.tmp")
 	if err != nil {
-		return "", fmt.Errorf("fs io manager: asset %q: %w", out.AssetKey, err)
+		return "", fmt.Errorf("fs io manager: %s: %w", out.Describe(), err)
 	}
 	committed := false
 	defer func() {
@@ -114,16 +123,16 @@ func (f *FileSystem) HandleOutput(ctx context.Context, out OutputContext, v Valu
 		}
 	}
 	if err != nil {
-		return "", fmt.Errorf("fs io manager: asset %q: %w", out.AssetKey, err)
+		return "", fmt.Errorf("fs io manager: %s: %w", out.Describe(), err)
 	}
 	if err := tmp.Sync(); err != nil {
-		return "", fmt.Errorf("fs io manager: asset %q: sync: %w", out.AssetKey, err)
+		return "", fmt.Errorf("fs io manager: %s: sync: %w", out.Describe(), err)
 	}
 	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("fs io manager: asset %q: %w", out.AssetKey, err)
+		return "", fmt.Errorf("fs io manager: %s: %w", out.Describe(), err)
 	}
 	if err := os.Rename(tmp.Name(), final); err != nil {
-		return "", fmt.Errorf("fs io manager: asset %q: %w", out.AssetKey, err)
+		return "", fmt.Errorf("fs io manager: %s: %w", out.Describe(), err)
 	}
 	committed = true
 	syncDir(filepath.Dir(final))

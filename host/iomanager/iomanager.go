@@ -50,11 +50,24 @@ func (v Value) Release() {
 
 // OutputContext says which output HandleOutput is storing.
 type OutputContext struct {
+	// AssetKey is the asset being materialized; it is empty for an op's output, which is named
+	// by RunID, StepKey and OutputName instead.
 	AssetKey     string
 	PartitionKey string
 	RunID        string
 	StepKey      string
-	Format       abi.Format
+	// OutputName is the op output's name, with its mapping key for a dynamic output
+	// ("chunks[eu]"); "result" for an asset.
+	OutputName string
+	Format     abi.Format
+}
+
+// Describe names the output in messages: the asset key, or the op step and output.
+func (o OutputContext) Describe() string {
+	if o.AssetKey != "" {
+		return fmt.Sprintf("asset %q", o.AssetKey)
+	}
+	return fmt.Sprintf("step %q output %q", o.StepKey, o.OutputName)
 }
 
 // InputContext says which stored value LoadInput must load: Location is what HandleOutput

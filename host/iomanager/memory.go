@@ -32,10 +32,14 @@ func NewInMemory() *InMemory { return &InMemory{values: map[string]memValue{}} }
 // HandleOutput implements IOManager.
 func (m *InMemory) HandleOutput(ctx context.Context, out OutputContext, v Value) (string, error) {
 	loc := "memory://" + out.AssetKey
-	if out.PartitionKey != "" {
-		loc += "/" + out.PartitionKey
+	if out.AssetKey == "" {
+		loc = "memory://runs/" + out.RunID + "/" + out.StepKey + "/" + out.OutputName
+	} else {
+		if out.PartitionKey != "" {
+			loc += "/" + out.PartitionKey
+		}
+		loc += "/" + out.RunID
 	}
-	loc += "/" + out.RunID
 	var mv memValue
 	if v.Format == out.Format && v.Records != nil {
 		mv.schema = v.Records.Schema()
@@ -50,12 +54,12 @@ func (m *InMemory) HandleOutput(ctx context.Context, out OutputContext, v Value)
 		}
 		if err := v.Records.Err(); err != nil && !errors.Is(err, io.EOF) {
 			mv.release()
-			return "", fmt.Errorf("memory io manager: asset %q: %w", out.AssetKey, err)
+			return "", fmt.Errorf("memory io manager: %s: %w", out.Describe(), err)
 		}
 	} else if v.Format == out.Format && v.Data != nil {
 		b, err := io.ReadAll(contextReader{ctx, v.Data})
 		if err != nil {
-			return "", fmt.Errorf("memory io manager: asset %q: %w", out.AssetKey, err)
+			return "", fmt.Errorf("memory io manager: %s: %w", out.Describe(), err)
 		}
 		mv.data = b
 	} else {

@@ -256,3 +256,8 @@ func NextStatus(cur RunStatus, t EventType) (RunStatus, error) {
 	}
 	return cur, fmt.Errorf("%w: %s is not a run-status event", ErrInvalidTransition, t)
 }
+
+// EventStepOutput records a value an op step stored for one of its outputs. Its metadata holds
+// "output" (the name, with the mapping key of a dynamic output: "chunks[eu]"), "mapping_key",
+// "location", "io_manager", "format", "bytes" and, for Arrow, "rows".
+const EventStepOutput EventType = "STEP_OUTPUT"

@@ -12,11 +12,6 @@ import (
 	"testing"
 )
 
-var (
-	once     sync.Once
-	buildErr error
-	buildOut []byte
-)
 
 // Root returns the repository root (the directory holding the root go.mod).
 func Root(t testing.TB) string {
@@ -36,24 +31,44 @@ func Root(t testing.TB) string {
 }
 
 // Path returns the absolute path of a guest module under testdata/, e.g.
-// "orders/go/orders.wasm", after making sure every guest is built.
+// "orders/go/orders.wasm", after making sure it is built and up to date (`make deps` and the
+// module's own make target, so one broken guest does not stop tests of the others).
 func Path(t testing.TB, rel string) string {
 	t.Helper()
 	root := Root(t)
-	once.Do(func() {
-		lock := filepath.Join(os.TempDir(), "wasmorch-guests.lock")
-		cmd := exec.Command("flock", lock, "make", "-s", "-C", root, "guests")
-		buildOut, buildErr = cmd.CombinedOutput()
-	})
-	if buildErr != nil {
-		t.Fatalf("guesttest: `make guests` failed: %v\n%s", buildErr, buildOut)
+	target := filepath.ToSlash(filepath.Join("testdata", rel))
+	mu.Lock()
+	b, ok := builds[target]
+	if !ok {
+		b = &build{}
+		builds[target] = b
 	}
-	p := filepath.Join(root, "testdata", rel)
+	mu.Unlock()
+	b.once.Do(func() {
+		lock := filepath.Join(os.TempDir(), "wasmorch-guests.lock")
+		cmd := exec.Command("flock", lock, "make", "-s", "-C", root, "deps", target)
+		b.out, b.err = cmd.CombinedOutput()
+	})
+	if b.err != nil {
+		t.Fatalf("guesttest: `make %s` failed: %v\n%s", target, b.err, b.out)
+	}
+	p := filepath.Join(root, target)
 	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("guesttest: %s was not built by `make guests`: %v", p, err)
+		t.Fatalf("guesttest: %s was not built by `make %s`: %v", p, target, err)
 	}
 	return p
 }
+
+type build struct {
+	once sync.Once
+	out  []byte
+	err  error
+}
+
+var (
+	mu     sync.Mutex
+	builds = map[string]*build{}
+)
 
 // CacheDir returns a compilation cache directory shared by every test binary and kept between
 // test runs ($WASMORCH_TEST_CACHE, or wasmorch-test-cache in the user cache directory). wazero keys

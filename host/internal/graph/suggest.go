@@ -198,3 +198,9 @@ func (d *distance) bounded(b string, bound int) int {
 func levenshtein(a, b string) int {
 	return newDistance(a).bounded(b, math.MaxInt)
 }
+
+// Suggest returns up to three candidates the user may have meant by query, best first, for
+// "did you mean" hints about names other than asset keys (ops, graphs, nodes).
+func Suggest(query string, candidates []string) []string {
+	return suggest(query, candidates, maxSuggestions)
+}
