@@ -468,6 +468,58 @@ static bool json_double(const char *v, size_t n, double *out) {
     return true;
 }
 
+/* Trims JSON white space around val[0..len) and checks that it is one JSON value. */
+static bool json_one_value(const char **val, size_t *len) {
+    if (!*val) return false;
+    jscan j = {*val, *val + *len, 0};
+    js_ws(&j);
+    const char *s = j.p;
+    if (!js_value(&j)) return false;
+    const char *e = j.p;
+    js_ws(&j);
+    if (j.p != j.end) return false;
+    *val = s;
+    *len = (size_t)(e - s);
+    return true;
+}
+
+int wm_json_int(const char *val, size_t len, int64_t *out) {
+    int64_t x;
+    if (!out || !json_one_value(&val, &len) || !json_int(val, len, &x)) return 1;
+    *out = x;
+    return 0;
+}
+
+int wm_json_double(const char *val, size_t len, double *out) {
+    double x;
+    if (!out || !json_one_value(&val, &len) || !json_double(val, len, &x)) return 1;
+    *out = x;
+    return 0;
+}
+
+int wm_json_bool(const char *val, size_t len, bool *out) {
+    if (!out || !json_one_value(&val, &len) || (*val != 't' && *val != 'f')) return 1;
+    *out = *val == 't';
+    return 0;
+}
+
+int wm_json_string(const char *val, size_t len, char **out, size_t *out_len) {
+    if (!out) return 1;
+    *out = NULL;
+    if (out_len) *out_len = 0;
+    if (!json_one_value(&val, &len) || *val != '"') return 1;
+    wm_buf b = {0};
+    json_decode_string(val, len, &b);
+    if (!b.data && !b.failed) wm_buf_append(&b, "", 0);
+    if (b.failed) {
+        wm_buf_free(&b);
+        return 1;
+    }
+    *out = b.data;
+    if (out_len) *out_len = b.len;
+    return 0;
+}
+
 /* ========================================================================================== */
 /* 4. Number formatting                                                                       */
 /* ========================================================================================== */
@@ -579,11 +631,12 @@ void wm_buf_json_double(wm_buf *b, double v) {
 /* 5. Registration and the manifest                                                           */
 /* ========================================================================================== */
 
-enum def_kind { DEF_ASSET, DEF_OP };
+enum def_kind { DEF_ASSET, DEF_OP, DEF_CHECK };
 
 typedef struct wm_def {
     enum def_kind kind;
     char *name;
+    char *asset; /* checks: the asset key the check evaluates; NULL otherwise */
     wm_fn fn;
     char *json; /* this definition's manifest entry */
 } wm_def;
@@ -627,9 +680,10 @@ static const char key_help[] = "one or more components matching [A-Za-z0-9_][A-Z
 /* Current registration, for problem messages. */
 typedef struct reg_item {
     wm_registry *r;
-    const char *what; /* "asset" or "op" */
+    const char *what; /* "asset", "op" or "check" */
     const char *name;
     int problems;
+    const char *asset; /* checks: the asset, named in problems */
 } reg_item;
 
 static void problem(reg_item *it, const char *fmt, ...) WM_PRINTF(2, 3);
@@ -637,7 +691,9 @@ static void problem(reg_item *it, const char *fmt, ...) {
     wm_registry *r = it->r;
     it->problems++;
     wm_buf b = {0};
-    wm_buf_printf(&b, "%s \"%s\": ", it->what, it->name ? it->name : "(null)");
+    wm_buf_printf(&b, "%s \"%s\"", it->what, it->name ? it->name : "(null)");
+    if (it->asset) wm_buf_printf(&b, " on asset \"%s\"", it->asset);
+    wm_buf_puts(&b, ": ");
     va_list ap;
     va_start(ap, fmt);
     buf_vprintf(&b, fmt, ap);
@@ -763,7 +819,7 @@ static void json_schema(reg_item *it, wm_buf *b, const wm_schema *s) {
     wm_buf_puts(b, "}");
 }
 
-static void reg_add(wm_registry *r, enum def_kind kind, const char *name, wm_fn fn, wm_buf *json) {
+static void reg_add(wm_registry *r, enum def_kind kind, const char *name, const char *asset, wm_fn fn, wm_buf *json) {
     if (json->failed || r->oom) {
         r->oom = true;
         wm_buf_free(json);
@@ -781,17 +837,20 @@ static void reg_add(wm_registry *r, enum def_kind kind, const char *name, wm_fn 
         r->cap = cap;
     }
     char *nm = xstrdup(name);
-    if (!nm) {
+    char *as = asset ? xstrdup(asset) : NULL;
+    if (!nm || (asset && !as)) {
+        free(nm);
         r->oom = true;
         wm_buf_free(json);
         return;
     }
-    r->defs[r->n++] = (wm_def){kind, nm, fn, json->data};
+    r->defs[r->n++] = (wm_def){kind, nm, as, fn, json->data};
 }
 
-static bool reg_has(const wm_registry *r, enum def_kind kind, const char *name) {
+/* Whether kind name (on asset, for checks) is registered already. */
+static bool reg_has(const wm_registry *r, enum def_kind kind, const char *name, const char *asset) {
     for (int i = 0; i < r->n; i++)
-        if (r->defs[i].kind == kind && strcmp(r->defs[i].name, name) == 0) return true;
+        if (r->defs[i].kind == kind && strcmp(r->defs[i].name, name) == 0 && (!asset || strcmp(r->defs[i].asset, asset) == 0)) return true;
     return false;
 }
 
@@ -799,9 +858,9 @@ void wm_asset(wm_registry *r, const char *key, wm_fn fn, const wm_asset_opts *op
     if (!r) return;
     static const wm_asset_opts none = {0};
     if (!opts) opts = &none;
-    reg_item it = {r, "asset", key ? key : "(null)", 0};
+    reg_item it = {r, "asset", key ? key : "(null)", 0, NULL};
     if (!valid_key(key)) problem(&it, "invalid asset key: an asset key is %s", key_help);
-    else if (reg_has(r, DEF_ASSET, key)) problem(&it, "the key is registered twice; asset keys must be unique within a module");
+    else if (reg_has(r, DEF_ASSET, key, NULL)) problem(&it, "the key is registered twice; asset keys must be unique within a module");
     if (!fn) problem(&it, "the function is NULL");
 
     wm_buf b = {0};
@@ -891,16 +950,16 @@ void wm_asset(wm_registry *r, const char *key, wm_fn fn, const wm_asset_opts *op
         wm_buf_free(&b);
         return;
     }
-    reg_add(r, DEF_ASSET, key, fn, &b);
+    reg_add(r, DEF_ASSET, key, NULL, fn, &b);
 }
 
 void wm_op(wm_registry *r, const char *name, wm_fn fn, const wm_op_opts *opts) {
     if (!r) return;
     static const wm_op_opts none = {0};
     if (!opts) opts = &none;
-    reg_item it = {r, "op", name ? name : "(null)", 0};
+    reg_item it = {r, "op", name ? name : "(null)", 0, NULL};
     if (!valid_name(name)) problem(&it, "invalid op name: want [A-Za-z_][A-Za-z0-9_]*");
-    else if (reg_has(r, DEF_OP, name)) problem(&it, "the name is registered twice; op names must be unique within a module");
+    else if (reg_has(r, DEF_OP, name, NULL)) problem(&it, "the name is registered twice; op names must be unique within a module");
     if (!fn) problem(&it, "the function is NULL");
 
     wm_buf b = {0};
@@ -949,12 +1008,44 @@ void wm_op(wm_registry *r, const char *name, wm_fn fn, const wm_op_opts *opts) {
         wm_buf_free(&b);
         return;
     }
-    reg_add(r, DEF_OP, name, fn, &b);
+    reg_add(r, DEF_OP, name, NULL, fn, &b);
+}
+
+void wm_check(wm_registry *r, const char *name, const char *asset, wm_fn fn, const wm_check_opts *opts) {
+    if (!r) return;
+    static const wm_check_opts none = {0};
+    if (!opts) opts = &none;
+    reg_item it = {r, "check", name ? name : "(null)", 0, asset ? asset : "(null)"};
+    if (!valid_name(name)) problem(&it, "invalid check name: want [A-Za-z_][A-Za-z0-9_]*");
+    if (!valid_key(asset)) problem(&it, "invalid asset key: an asset key is %s", key_help);
+    if (valid_name(name) && valid_key(asset) && reg_has(r, DEF_CHECK, name, asset))
+        problem(&it, "the check is registered twice; a check name must be unique per asset");
+    if (!fn) problem(&it, "the function is NULL");
+
+    wm_buf b = {0};
+    wm_buf_puts(&b, "{\"name\":");
+    buf_json_str(&b, name);
+    wm_buf_puts(&b, ",\"asset\":");
+    buf_json_str(&b, asset);
+    if (opts->description) {
+        wm_buf_puts(&b, ",\"description\":");
+        buf_json_str(&b, opts->description);
+    }
+    wm_buf_printf(&b, ",\"blocking\":%s", opts->blocking ? "true" : "false");
+    json_object_opt(&it, &b, "config_schema", opts->config_schema, "config_schema");
+    json_names(&it, &b, "resources", opts->resources, false, "resources");
+    wm_buf_puts(&b, "}");
+    if (it.problems) {
+        wm_buf_free(&b);
+        return;
+    }
+    reg_add(r, DEF_CHECK, name, asset, fn, &b);
 }
 
 static void registry_free(wm_registry *r) {
     for (int i = 0; i < r->n; i++) {
         free(r->defs[i].name);
+        free(r->defs[i].asset);
         free(r->defs[i].json);
     }
     for (int i = 0; i < r->nproblems; i++) free(r->problems[i]);
@@ -972,7 +1063,7 @@ static char *registry_problems(const wm_registry *r) {
         wm_buf_printf(&b, "wasmorch: registration failed: %s", r->problems[i]);
     }
     if (!r->oom && r->nproblems == 0 && r->n == 0)
-        wm_buf_puts(&b, "wasmorch: the module registers no assets or ops; call wm_asset or wm_op from wasmorch_register");
+        wm_buf_puts(&b, "wasmorch: the module registers no assets, ops or checks; call wm_asset, wm_op or wm_check from wasmorch_register");
     if (b.failed) {
         wm_buf_free(&b);
         return xstrdup("wasmorch: registration failed (out of memory)");
@@ -983,11 +1074,12 @@ static char *registry_problems(const wm_registry *r) {
 static char *registry_manifest(const wm_registry *r, size_t *len) {
     wm_buf b = {0};
     wm_buf_printf(&b, "{\"abi_version\":%d,\"sdk\":{\"name\":\"%s\",\"version\":\"%s\"}", WM_ABI_VERSION, WM_SDK_NAME, WM_SDK_VERSION);
-    for (int kind = DEF_ASSET; kind <= DEF_OP; kind++) {
+    static const char *const lists[] = {",\"assets\":[", ",\"ops\":[", ",\"checks\":["};
+    for (int kind = DEF_ASSET; kind <= DEF_CHECK; kind++) {
         int n = 0;
         for (int i = 0; i < r->n; i++) {
             if ((int)r->defs[i].kind != kind) continue;
-            wm_buf_puts(&b, n++ ? "," : kind == DEF_ASSET ? ",\"assets\":[" : ",\"ops\":[");
+            wm_buf_puts(&b, n++ ? "," : lists[kind]);
             wm_buf_puts(&b, r->defs[i].json);
         }
         if (n) wm_buf_puts(&b, "]");
@@ -1173,6 +1265,9 @@ static bool schema_clone(const wm_schema *src, wm_schema *dst) {
 
 struct wm_ctx {
     const char *kind, *name, *run_id, *step_key, *partition_key, *mapping_key;
+    char *check_asset;  /* a check step's asset (its input "asset"), or NULL */
+    void **input_names; /* char *: the inputs the invocation lists */
+    int ninput_names, cap_input_names;
     int attempt;
     char *config;
     size_t config_len;
@@ -1224,6 +1319,14 @@ int wm_error(wm_ctx *ctx, const char *fmt, ...) {
     wm_verror(ctx, fmt, ap);
     va_end(ap);
     return WM_FAIL;
+}
+
+int wm_retry(wm_ctx *ctx, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    wm_verror(ctx, fmt, ap);
+    va_end(ap);
+    return WM_RETRY;
 }
 
 /* An SDK error that fails the step even if the function goes on to return WM_OK. */
@@ -2414,13 +2517,21 @@ int wm_output_open(wm_ctx *ctx, const char *name, wm_format format, wm_writer **
     return WM_OK;
 }
 
+enum { MAX_MAPPING_KEY = 255 }; /* ABI.md 4.4 */
+
 int wm_output_open_mapped(wm_ctx *ctx, const char *name, const char *key, wm_format format, wm_writer **out) {
     if (out) *out = NULL;
     if (!name || !key) return wm_error(ctx, "wm_output_open_mapped: name and key must not be NULL");
-    bool ok = *key != 0;
+    size_t klen = strlen(key);
+    bool ok = klen > 0;
     for (const char *p = key; *p; p++)
         ok &= (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
-    if (!ok) return wm_error(ctx, "output \"%s\": mapping key \"%s\" must match [A-Za-z0-9_]+", name, key);
+    if (!ok) {
+        if (!klen) return wm_error(ctx, "output \"%s\": the mapping key is empty; it must match [A-Za-z0-9_]+", name);
+        return wm_error(ctx, "output \"%s\": mapping key \"%.300s\" must match [A-Za-z0-9_]+", name, key);
+    }
+    if (klen > MAX_MAPPING_KEY)
+        return wm_error(ctx, "output \"%s\": mapping key \"%.40s...\" has %zu characters; at most %d are allowed", name, key, klen, MAX_MAPPING_KEY);
     wm_buf full = {0};
     wm_buf_printf(&full, "%s[%s]", name, key);
     int rc = full.failed ? wm_error(ctx, "output \"%s\": out of memory", name) : wm_output_open(ctx, full.data, format, out);
@@ -2970,6 +3081,29 @@ const char *wm_step_key(wm_ctx *ctx) { return ctx ? ctx->step_key : ""; }
 const char *wm_partition_key(wm_ctx *ctx) { return ctx ? ctx->partition_key : ""; }
 int wm_attempt(wm_ctx *ctx) { return ctx ? ctx->attempt : 0; }
 const char *wm_mapping_key(wm_ctx *ctx) { return ctx && ctx->mapping_key ? ctx->mapping_key : ""; }
+const char *wm_check_asset(wm_ctx *ctx) { return ctx && ctx->check_asset ? ctx->check_asset : ""; }
+
+bool wm_has_input(wm_ctx *ctx, const char *name) {
+    if (!ctx || !name) return false;
+    for (int i = 0; i < ctx->ninput_names; i++)
+        if (strcmp((const char *)ctx->input_names[i], name) == 0) return true;
+    return false;
+}
+
+int wm_check_result(wm_ctx *ctx, bool passed, wm_severity severity) {
+    if (severity != WM_SEVERITY_WARN && severity != WM_SEVERITY_ERROR)
+        return hard_error(ctx, "wm_check_result: severity %d is neither WM_SEVERITY_WARN nor WM_SEVERITY_ERROR", (int)severity);
+    if (ctx && ctx->kind && strcmp(ctx->kind, "check") != 0)
+        return hard_error(ctx, "wm_check_result: only a check step reports a check result; this is %s \"%s\"", ctx->kind, ctx->name);
+    int32_t rc = wm__check_result(passed ? 1 : 0, (int32_t)severity);
+    if (rc < 0) {
+        char *t = host_error_text("check_result", rc);
+        hard_error(ctx, "%s", t ? t : "check_result failed");
+        free(t);
+        return WM_FAIL;
+    }
+    return WM_OK;
+}
 
 int wm_vlog(wm_ctx *ctx, wm_level level, const char *fmt, va_list ap) {
     (void)ctx;
@@ -3105,7 +3239,7 @@ int wm_resource_call(wm_ctx *ctx, const char *key, const char *req, char **resp,
         char *t = host_error_text("resource_call", n);
         wm_error(ctx, "resource \"%s\": %s", key, t ? t : "resource_call failed");
         free(t);
-        return WM_FAIL;
+        return n < INT_MIN ? WM_FAIL : (int)n;
     }
     if ((uint64_t)n > (uint64_t)(SIZE_MAX / 2)) return wm_error(ctx, "resource \"%s\": a %lld-byte response does not fit in guest memory", key, (long long)n);
     char *buf = malloc((size_t)n + 1);
@@ -3113,7 +3247,14 @@ int wm_resource_call(wm_ctx *ctx, const char *key, const char *req, char **resp,
     size_t got = 0;
     while (got < (size_t)n) {
         int32_t m = wm__response_read(buf + got, len32((size_t)n - got));
-        if (m <= 0) break;
+        if (m <= 0 || (size_t)m > (size_t)n - got) {
+            char *t = m < 0 ? host_error_text("response_read", m) : NULL;
+            wm_error(ctx, "resource \"%s\": reading the %lld-byte response: %s", key, (long long)n,
+                     t ? t : m == 0 ? "response_read returned 0 before the end" : "response_read returned more than asked");
+            free(t);
+            free(buf);
+            return m < 0 ? (int)m : WM_FAIL;
+        }
         got += (size_t)m;
     }
     buf[got] = 0;
@@ -3168,7 +3309,43 @@ static void ctx_cleanup(wm_ctx *ctx) {
     free((void *)ctx->step_key);
     free((void *)ctx->partition_key);
     free((void *)ctx->mapping_key);
+    free(ctx->check_asset);
+    for (int i = 0; i < ctx->ninput_names; i++) free(ctx->input_names[i]);
+    free(ctx->input_names);
     free(ctx->config);
+}
+
+/* Reads the invocation's inputs ([{"name", "format", "asset"}...]) into ctx: their names, and a
+ * check step's asset. Returns false when out of memory or when the list is malformed. */
+static bool inv_inputs(wm_ctx *ctx, const char *inv, size_t len) {
+    const char *v;
+    size_t vn;
+    if (json_find_valid(inv, len, "inputs", &v, &vn) != 0 || *v == 'n') return true;
+    if (*v != '[') return false;
+    jscan j = {v + 1, v + vn, 0};
+    for (;;) {
+        js_ws(&j);
+        if (j.p >= j.end || *j.p == ']') return true;
+        const char *es = j.p;
+        if (!js_value(&j)) return false;
+        bool bad = false;
+        char *name = inv_string(es, (size_t)(j.p - es), "name", &bad);
+        char *asset = name ? inv_string(es, (size_t)(j.p - es), "asset", &bad) : NULL;
+        if (!name || !asset || bad || *es != '{' || !grow_ptrs(&ctx->input_names, &ctx->cap_input_names, ctx->ninput_names)) {
+            free(name);
+            free(asset);
+            return false;
+        }
+        ctx->input_names[ctx->ninput_names++] = name;
+        if (strcmp(name, "asset") == 0 && *asset) {
+            free(ctx->check_asset);
+            ctx->check_asset = asset;
+        } else {
+            free(asset);
+        }
+        js_ws(&j);
+        if (j.p < j.end && *j.p == ',') j.p++;
+    }
 }
 
 /* Runs the step the invocation names, with the definitions of r. */
@@ -3205,6 +3382,7 @@ static int32_t run_step(wm_registry *r) {
     ctx.step_key = inv_string(inv, len, "step_key", &bad);
     ctx.partition_key = inv_string(inv, len, "partition_key", &bad);
     ctx.mapping_key = inv_string(inv, len, "mapping_key", &bad);
+    bool inputs_ok = inv_inputs(&ctx, inv, len);
     ctx.attempt = 1;
     const char *v;
     size_t vn;
@@ -3224,25 +3402,48 @@ static int32_t run_step(wm_registry *r) {
         wm_error(NULL, "wasmorch: the invocation's kind, name, run_id, step_key, partition_key and mapping_key must be strings");
         goto done;
     }
-    enum def_kind kind;
-    if (strcmp(ctx.kind, "asset") == 0) kind = DEF_ASSET;
-    else if (strcmp(ctx.kind, "op") == 0) kind = DEF_OP;
-    else {
-        wm_error(NULL, "wasmorch: the invocation is for %s \"%s\", but the C SDK runs assets and ops only", ctx.kind, ctx.name);
+    if (!inputs_ok) {
+        wm_error(NULL, "wasmorch: the invocation's inputs must be a list of objects with string names (or out of memory)");
         goto done;
     }
+    enum def_kind kind = DEF_ASSET;
+    bool known = true;
+    if (strcmp(ctx.kind, "op") == 0) kind = DEF_OP;
+    else if (strcmp(ctx.kind, "check") == 0) kind = DEF_CHECK;
+    else if (strcmp(ctx.kind, "asset") != 0) known = false;
+    if (kind != DEF_CHECK) { /* an asset may have an input called "asset" too */
+        free(ctx.check_asset);
+        ctx.check_asset = NULL;
+    }
+    if (!known) {
+        wm_error(NULL, "wasmorch: the invocation is for %s \"%s\", but the C SDK runs assets, ops and checks only", ctx.kind, ctx.name);
+        goto done;
+    }
+    /* A check is found by name and by the asset it evaluates (its input "asset"); a host that
+     * does not name the asset gets the first check of that name. */
     const wm_def *def = NULL;
     for (int i = 0; i < r->n && !def; i++)
-        if (r->defs[i].kind == kind && strcmp(r->defs[i].name, ctx.name) == 0) def = &r->defs[i];
+        if (r->defs[i].kind == kind && strcmp(r->defs[i].name, ctx.name) == 0 &&
+            (kind != DEF_CHECK || !ctx.check_asset || strcmp(r->defs[i].asset, ctx.check_asset) == 0))
+            def = &r->defs[i];
     if (!def) {
         wm_buf names = {0};
         for (int i = 0; i < r->n; i++)
             if (r->defs[i].kind == kind) {
                 if (names.len) wm_buf_puts(&names, ", ");
                 wm_buf_puts(&names, r->defs[i].name);
+                if (kind == DEF_CHECK) wm_buf_printf(&names, " on %s", r->defs[i].asset);
             }
-        wm_error(NULL, "wasmorch: this module defines no %s \"%s\" (it defines: %s)", ctx.kind, ctx.name, names.data ? names.data : "none");
+        if (kind == DEF_CHECK && ctx.check_asset)
+            wm_error(NULL, "wasmorch: this module defines no check \"%s\" on asset \"%s\" (it defines: %s)", ctx.name, ctx.check_asset,
+                     names.data ? names.data : "none");
+        else
+            wm_error(NULL, "wasmorch: this module defines no %s \"%s\" (it defines: %s)", ctx.kind, ctx.name, names.data ? names.data : "none");
         wm_buf_free(&names);
+        goto done;
+    }
+    if (kind == DEF_CHECK && !ctx.check_asset && !(ctx.check_asset = xstrdup(def->asset))) {
+        wm_error(NULL, "wasmorch: out of memory reading the invocation");
         goto done;
     }
 
@@ -3253,7 +3454,9 @@ static int32_t run_step(wm_registry *r) {
             if (ctx.writers[i]) wm_writer_close((wm_writer *)ctx.writers[i]);
         status = ctx.hard_failed ? WM_FAIL : WM_OK;
     } else {
-        if (!ctx.error_recorded)
+        if (!ctx.error_recorded && rc == WM_RETRY)
+            wm_error(NULL, "%s \"%s\" asked to be retried without an error message (use wm_retry)", ctx.kind, ctx.name);
+        else if (!ctx.error_recorded)
             wm_error(NULL, "%s \"%s\" failed without an error message (its function returned %d)", ctx.kind, ctx.name, rc);
         status = rc == WM_RETRY ? WM_RETRY : WM_FAIL;
     }

@@ -1,8 +1,8 @@
 /*
  * wasmorch.h - C SDK for wasmorch guest modules (guest ABI version 1, see abi/ABI.md).
  *
- * A module built with this SDK defines one function, wasmorch_register, that registers its assets
- * and ops. The SDK implements the module's exports (wasmorch_abi_version, wasmorch_manifest,
+ * A module built with this SDK defines one function, wasmorch_register, that registers its assets,
+ * ops and asset checks. The SDK implements the module's exports (wasmorch_abi_version, wasmorch_manifest,
  * wasmorch_run): it builds the manifest from the registrations, and for each step it reads the
  * invocation, calls the registered function with a wm_ctx, and finishes the outputs.
  *
@@ -75,12 +75,33 @@ typedef struct wm_ctx wm_ctx;           /**< one step: identity, config, inputs,
 /* Status values                                                                              */
 /* ------------------------------------------------------------------------------------------ */
 
-/** Values an asset or op function returns (they become the wasmorch_run status). */
+/** Values an asset, op or check function returns (they become the wasmorch_run status). */
 enum {
     WM_OK = 0,    /**< success: the outputs are committed */
     WM_FAIL = 1,  /**< failure; the message is the last wm_error (or an SDK error) */
-    WM_RETRY = 2, /**< failure, and the step asks to be retried by its retry policy */
+    WM_RETRY = 2, /**< failure, and the step asks to be retried by its retry policy (see wm_retry) */
 };
+
+/**
+ * The host's status codes (ABI.md section 3). wm_resource_call returns them when the host refuses
+ * a call, so a caller can tell, say, a missing file (WM_ERR_NOT_FOUND) from a denied one.
+ */
+enum {
+    WM_ERR_BOUNDS = -1,      /**< a range outside guest memory; the step is failed */
+    WM_ERR_NOT_FOUND = -2,   /**< no such input, output, resource, file or key */
+    WM_ERR_INVALID = -3,     /**< a malformed argument or request */
+    WM_ERR_STATE = -4,       /**< the call is not allowed now */
+    WM_ERR_LIMIT = -5,       /**< a limit was reached; the step is failed */
+    WM_ERR_DENIED = -6,      /**< the resource is not granted, or the request is outside the grant */
+    WM_ERR_IO = -7,          /**< the host failed to store or load data */
+    WM_ERR_UNSUPPORTED = -8, /**< the host knows the call but not this use of it */
+};
+
+/** Severities of an asset check's failure (ABI.md 4.5, check_result). */
+typedef enum wm_severity {
+    WM_SEVERITY_WARN = 0,  /**< recorded; never blocks anything */
+    WM_SEVERITY_ERROR = 1, /**< recorded; a blocking check's ERROR failure stops the steps downstream */
+} wm_severity;
 
 /** Value formats (ABI.md section 5). */
 typedef enum wm_format {
@@ -248,7 +269,10 @@ void wm_batch_free(wm_batch *batch);
 /* Registration                                                                               */
 /* ------------------------------------------------------------------------------------------ */
 
-/** An asset or op function. Return WM_OK, WM_FAIL (after wm_error) or WM_RETRY. */
+/**
+ * An asset, op or check function. Return WM_OK, WM_FAIL (after wm_error) or WM_RETRY (with
+ * wm_retry).
+ */
 typedef int (*wm_fn)(wm_ctx *ctx);
 
 /**
@@ -266,7 +290,10 @@ typedef struct wm_input {
     const char *partition_mapping;
 } wm_input;
 
-/** A named op output; format 0 means arrow. dynamic marks a fan-out output (ABI.md 7.2). */
+/**
+ * A named op output; format 0 means arrow. optional: the op may leave it unwritten. dynamic marks
+ * a fan-out output (ABI.md 7.2), written once per mapping key with wm_output_open_mapped.
+ */
 typedef struct wm_output {
     const char *name;
     wm_format format;
@@ -309,6 +336,16 @@ typedef struct wm_op_opts {
     const char *retry_policy; /**< as in wm_asset_opts */
 } wm_op_opts;
 
+/** Options of wm_check. Every member may be left zero. */
+typedef struct wm_check_opts {
+    const char *description;
+    /** true: a failed evaluation of severity WM_SEVERITY_ERROR stops the steps downstream of the
+     *  asset (and fails the asset's step). */
+    bool blocking;
+    const char *config_schema;    /**< JSON Schema (an object) of the check's run config */
+    const char *const *resources; /**< resource keys, NULL-terminated */
+} wm_check_opts;
+
 /**
  * Registers the asset key, computed by fn; opts may be NULL. The SDK copies everything it needs,
  * so opts may point to compound literals. A problem (an invalid key or name, a duplicate, a
@@ -321,6 +358,25 @@ void wm_asset(wm_registry *r, const char *key, wm_fn fn, const wm_asset_opts *op
 void wm_op(wm_registry *r, const char *name, wm_fn fn, const wm_op_opts *opts);
 
 /**
+ * Registers the asset check name on the asset key asset (ABI.md 7.3); opts may be NULL. The host
+ * runs fn right after the asset materializes, in its own step: fn reads the asset's value as the
+ * input "asset" (wm_input_open or wm_input_read_all), reports its verdict with wm_check_result
+ * and may attach metadata with wm_metadata_json. A check name may be reused on another asset;
+ * the pair must be unique. The asset may be defined in another module.
+ *
+ *     static int is_ok(wm_ctx *ctx) {
+ *         char *v; size_t n;
+ *         if (wm_input_read_all(ctx, "asset", &v, &n, NULL)) return WM_FAIL;
+ *         bool ok = n == 2 && memcmp(v, "ok", 2) == 0;
+ *         free(v);
+ *         return wm_check_result(ctx, ok, WM_SEVERITY_ERROR);
+ *     }
+ *     ...
+ *     wm_check(r, "is_ok", "checked", is_ok, &(wm_check_opts){.blocking = true});
+ */
+void wm_check(wm_registry *r, const char *name, const char *asset, wm_fn fn, const wm_check_opts *opts);
+
+/**
  * Defined by the module: registers its assets and ops. The SDK calls it at the start of
  * wasmorch_manifest and of wasmorch_run.
  */
@@ -330,13 +386,20 @@ extern void wasmorch_register(wm_registry *r);
 /* The step context                                                                           */
 /* ------------------------------------------------------------------------------------------ */
 
-const char *wm_kind(wm_ctx *ctx);          /**< "asset" or "op" */
-const char *wm_name(wm_ctx *ctx);          /**< the asset key or op name */
+const char *wm_kind(wm_ctx *ctx);          /**< "asset", "op" or "check" */
+const char *wm_name(wm_ctx *ctx);          /**< the asset key, op name or check name */
 const char *wm_run_id(wm_ctx *ctx);
 const char *wm_step_key(wm_ctx *ctx);
 const char *wm_partition_key(wm_ctx *ctx); /**< "" when the step is not partitioned */
 int wm_attempt(wm_ctx *ctx);               /**< 1 for the first attempt */
 const char *wm_mapping_key(wm_ctx *ctx);   /**< a mapped op step's dynamic mapping key, or "" */
+const char *wm_check_asset(wm_ctx *ctx);   /**< the asset key a check step evaluates, or "" */
+
+/**
+ * True when the step has an input called name: the invocation lists it. An op's optional input
+ * that nothing feeds is not listed, so test for it before opening it.
+ */
+bool wm_has_input(wm_ctx *ctx, const char *name);
 
 /**
  * Records msg (printf-style) as the step's failure message, through the error_set host function,
@@ -345,6 +408,24 @@ const char *wm_mapping_key(wm_ctx *ctx);   /**< a mapped op step's dynamic mappi
 int wm_error(wm_ctx *ctx, const char *fmt, ...) WM_PRINTF(2, 3);
 int wm_verror(wm_ctx *ctx, const char *fmt, va_list ap);
 
+/**
+ * Records msg (printf-style) as the step's failure message, like wm_error, and returns WM_RETRY:
+ * `return wm_retry(ctx, "warehouse busy");` fails this attempt and asks the step's retry_policy
+ * (ABI.md 7.1) for another. Without a policy, or once max_retries is used up, the step fails with
+ * the message. wm_attempt tells which attempt is running.
+ */
+int wm_retry(wm_ctx *ctx, const char *fmt, ...) WM_PRINTF(2, 3);
+
+/**
+ * Reports an asset check's verdict (check_result): passed, or failed with severity
+ * WM_SEVERITY_WARN or WM_SEVERITY_ERROR (the severity is ignored when passed). Returns WM_OK, so
+ * `return wm_check_result(ctx, ok, WM_SEVERITY_ERROR);` ends a check function. A check function
+ * that returns WM_OK without calling it has passed; one that returns WM_FAIL is recorded as a
+ * failed ERROR evaluation with its message. Outside a check step, or with another severity, it
+ * records an error and returns WM_FAIL. Calling it again replaces the verdict.
+ */
+int wm_check_result(wm_ctx *ctx, bool passed, wm_severity severity);
+
 /** Logs one message (printf-style) at level. Returns 0, or nonzero when the host refused it
  *  (for example past the step's log limit); a refused log does not fail the step. */
 int wm_log(wm_ctx *ctx, wm_level level, const char *fmt, ...) WM_PRINTF(3, 4);
@@ -352,7 +433,7 @@ int wm_vlog(wm_ctx *ctx, wm_level level, const char *fmt, va_list ap);
 
 /**
  * Merges the JSON object json into the step's result metadata (metadata_add): the materialization
- * of an asset's result. Values are JSON numbers, strings, booleans, arrays or objects; the host's
+ * of an asset's result, or a check's evaluation. Values are JSON numbers, strings, booleans, arrays or objects; the host's
  * own names (rows, bytes, schema, format, duration_ms, module_digest) are refused.
  */
 int wm_metadata_json(wm_ctx *ctx, const char *json);
@@ -444,7 +525,9 @@ int wm_output_open(wm_ctx *ctx, const char *name, wm_format format, wm_writer **
 
 /**
  * Opens one value of the dynamic op output name for the mapping key (ABI.md 4.4): the output
- * "name[key]". key must match [A-Za-z0-9_]+.
+ * "name[key]". key must match [A-Za-z0-9_]+ and have at most 255 characters; another key records
+ * an error naming it and returns WM_FAIL. Each key is one value, and the steps downstream run once
+ * per key, each seeing it as wm_mapping_key. A step may write at most 10,000 mapped values.
  */
 int wm_output_open_mapped(wm_ctx *ctx, const char *name, const char *key, wm_format format, wm_writer **out);
 
@@ -532,8 +615,17 @@ int wm_batch_builder_finish(wm_batch_builder *b, wm_batch **out);
 /* ------------------------------------------------------------------------------------------ */
 
 /**
- * Calls the granted resource key with the JSON request req (ABI.md 4.7). On success *resp is a
- * new NUL-terminated buffer the caller frees, with *len bytes.
+ * Calls the resource key with the JSON request req (ABI.md 4.7), such as
+ * "{\"op\":\"get\",\"name\":\"API_TOKEN\"}" for an env resource. The asset, op or check must list
+ * key in its .resources, and wasmorch.yaml must grant it. On success it returns 0 and *resp is
+ * the JSON response, a new NUL-terminated buffer of *len bytes that the caller frees.
+ *
+ * When the host refuses the call it returns the host's negative status (WM_ERR_DENIED,
+ * WM_ERR_NOT_FOUND, WM_ERR_INVALID, ...) and records the host's message as the step's error:
+ * `resource "vars": resource_call returned ERR_DENIED: <the host's text>`. So
+ * `if (wm_resource_call(...)) return WM_FAIL;` fails the step with that message, and a caller
+ * that expects, say, WM_ERR_NOT_FOUND can handle it and go on. It returns WM_FAIL for an SDK
+ * failure (NULL arguments, out of memory).
  */
 int wm_resource_call(wm_ctx *ctx, const char *key, const char *req, char **resp, size_t *len);
 
@@ -579,6 +671,19 @@ bool wm_json_valid(const char *json, size_t len);
  * *val_len, 1 when the object has no such member, -1 when json is not a valid object.
  */
 int wm_json_find(const char *json, size_t len, const char *key, const char **val, size_t *val_len);
+
+/*
+ * Decode one JSON value, such as one wm_json_find found or a whole json input or resource
+ * response; white space around it is allowed. Each returns 0 with the value, or nonzero when
+ * val[0..len) is not one JSON value of that type (an integer must have no fraction or exponent
+ * and fit in 64 bits). wm_json_string stores a new NUL-terminated buffer in *out that the caller
+ * frees, with its length in *out_len (if non-NULL); escapes are resolved, and an escaped NUL in the
+ * string shows only in *out_len.
+ */
+int wm_json_int(const char *val, size_t len, int64_t *out);
+int wm_json_double(const char *val, size_t len, double *out);
+int wm_json_bool(const char *val, size_t len, bool *out);
+int wm_json_string(const char *val, size_t len, char **out, size_t *out_len);
 
 #ifdef __cplusplus
 }

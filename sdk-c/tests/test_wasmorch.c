@@ -88,6 +88,13 @@ static struct {
     int log_levels[MAX_LOGS];
     char *logs[MAX_LOGS];
     long long write_budget; /* output_write fails with ERR_LIMIT once this many bytes are written; <0: none */
+    int check_calls;        /* check_result: how often, and the last verdict */
+    int check_passed, check_severity;
+    bool check_refuse;      /* check_result fails with ERR_STATE */
+    char response[256];     /* the last resource_call's response */
+    size_t response_len;
+    int response_short;     /* response_read returns this many bytes fewer than asked (once) */
+    wm_buf request;         /* the last resource_call's request */
 } H;
 
 static void host_reset(void) {
@@ -100,6 +107,7 @@ static void host_reset(void) {
     wm_buf_free(&H.error);
     wm_buf_free(&H.metadata);
     wm_buf_free(&H.manifest);
+    wm_buf_free(&H.request);
     memset(&H, 0, sizeof H);
     H.write_budget = -1;
 }
@@ -283,14 +291,47 @@ int32_t wm__log(int32_t level, const char *p, uint32_t len) {
     }
     return 0;
 }
+/* Resources of the fake host: "vars" is an env resource granting CONFORMANCE_VAR and MISSING
+ * (which is not set); "flaky" answers but its response_read fails; every other key is denied. */
 int64_t wm__resource_call(const char *key, uint32_t key_len, const char *req, uint32_t req_len) {
-    (void)req, (void)req_len;
-    char msg[200];
-    snprintf(msg, sizeof msg, "no resource \"%.*s\" is granted to this step", (int)key_len, key);
+    char k[64], msg[200];
+    snprintf(k, sizeof k, "%.*s", (int)key_len, key);
+    H.request.len = 0;
+    wm_buf_append(&H.request, req, req_len);
+    H.response_len = 0;
+    if (strcmp(k, "vars") == 0 || strcmp(k, "flaky") == 0) {
+        const char *v;
+        size_t vn;
+        if (!wm_json_valid(req, req_len) || wm_json_find(req, req_len, "name", &v, &vn) != 0)
+            return host_fail(-3, "env request: field \"name\" is required");
+        if (vn == 17 && memcmp(v, "\"CONFORMANCE_VAR\"", 17) == 0)
+            snprintf(H.response, sizeof H.response, "{\"value\":\"from \\\"the\\\" host \\u00e9\",\"found\":true}");
+        else if (vn == 9 && memcmp(v, "\"MISSING\"", 9) == 0)
+            return host_fail(-2, "env: MISSING is not set");
+        else {
+            snprintf(msg, sizeof msg, "env resource \"%s\" does not grant the variable %.*s", k, (int)vn, v);
+            return host_fail(-6, msg);
+        }
+        H.response_len = strlen(H.response);
+        if (strcmp(k, "flaky") == 0) H.response_short = -1;
+        return (int64_t)H.response_len;
+    }
+    snprintf(msg, sizeof msg, "no resource \"%s\" is granted to this step", k);
     return host_fail(-6, msg);
 }
 int32_t wm__response_read(void *buf, uint32_t len) {
-    (void)buf, (void)len;
+    if (H.response_short < 0) return host_fail(-7, "the response was lost");
+    size_t n = H.response_len < len ? H.response_len : len;
+    memcpy(buf, H.response, n);
+    return (int32_t)n;
+}
+int32_t wm__check_result(int32_t passed, int32_t severity) {
+    if (!H.in_run || H.check_refuse) return host_fail(-4, "check_result is only available in an asset check step");
+    if ((passed != 0 && passed != 1) || (severity != 0 && severity != 1))
+        return host_fail(-3, "check_result: passed must be 0 or 1 and severity 0 (WARN) or 1 (ERROR)");
+    H.check_calls++;
+    H.check_passed = passed;
+    H.check_severity = severity;
     return 0;
 }
 int32_t wm__manifest_write(const char *p, uint32_t len) {
@@ -618,6 +659,136 @@ static int a_fan(wm_ctx *ctx) {
     return WM_OK;
 }
 
+/* ---- checks ---- */
+
+static int a_checked(wm_ctx *ctx) { return wm_output_write_bytes(ctx, "result", WM_BYTES, "ok", 2); }
+
+/* Passes when the asset's value is "ok"; attaches its length. */
+static int c_is_ok(wm_ctx *ctx) {
+    char *v;
+    size_t n;
+    if (wm_input_read_all(ctx, "asset", &v, &n, NULL)) return WM_FAIL;
+    bool ok = n == 2 && memcmp(v, "ok", 2) == 0;
+    free(v);
+    char meta[64];
+    snprintf(meta, sizeof meta, "{\"length\": %zu}", n);
+    if (wm_metadata_json(ctx, meta)) return WM_FAIL;
+    return wm_check_result(ctx, ok, WM_SEVERITY_ERROR);
+}
+/* The same check name on another asset: always fails with WARN, naming its asset. */
+static int c_is_ok_other(wm_ctx *ctx) {
+    wm_log(ctx, WM_INFO, "checking %s", wm_check_asset(ctx));
+    return wm_check_result(ctx, false, WM_SEVERITY_WARN);
+}
+static int c_warns(wm_ctx *ctx) { return wm_check_result(ctx, false, WM_SEVERITY_WARN); }
+static int c_bad_severity(wm_ctx *ctx) { return wm_check_result(ctx, false, (wm_severity)7); }
+/* Reports a failure, then returns WM_OK anyway: the failed verdict must stand. */
+static int c_passes_silently(wm_ctx *ctx) {
+    (void)ctx;
+    return WM_OK;
+}
+static int c_errors(wm_ctx *ctx) { return wm_error(ctx, "cannot evaluate: %s", "no data"); }
+/* An asset that reports a check result: refused by the SDK. */
+static int a_check_result_in_asset(wm_ctx *ctx) {
+    wm_check_result(ctx, true, WM_SEVERITY_ERROR);
+    return WM_OK;
+}
+
+/* ---- retries ---- */
+
+/* Asks for a retry on attempts 1 and 2 and succeeds on attempt 3. */
+static int a_retries(wm_ctx *ctx) {
+    if (wm_attempt(ctx) < 3) return wm_retry(ctx, "try again (attempt %d)", wm_attempt(ctx));
+    char out[32];
+    int n = snprintf(out, sizeof out, "attempt %d", wm_attempt(ctx));
+    return wm_output_write_bytes(ctx, "result", WM_BYTES, out, (size_t)n);
+}
+static int a_retry_silent(wm_ctx *ctx) {
+    (void)ctx;
+    return WM_RETRY;
+}
+
+/* ---- resources ---- */
+
+/* Reads the variable config.name (default CONFORMANCE_VAR) from resource config.key (default
+ * vars) and writes it; a missing variable writes "(unset)". */
+static int a_uses_resource(wm_ctx *ctx) {
+    const char *key = "vars", *var = "CONFORMANCE_VAR";
+    if (wm_config_has(ctx, "key") && wm_config_get_string(ctx, "key", &key)) return WM_FAIL;
+    if (wm_config_has(ctx, "name") && wm_config_get_string(ctx, "name", &var)) return WM_FAIL;
+    wm_buf req = {0};
+    wm_buf_puts(&req, "{\"op\":\"get\",\"name\":");
+    wm_buf_json_string(&req, var, strlen(var));
+    wm_buf_puts(&req, "}");
+    char *resp;
+    size_t n;
+    int rc = wm_resource_call(ctx, key, req.data, &resp, &n);
+    wm_buf_free(&req);
+    if (rc == WM_ERR_NOT_FOUND) return wm_output_write_bytes(ctx, "result", WM_BYTES, "(unset)", 7);
+    if (rc) return WM_FAIL;
+    const char *v;
+    size_t vn;
+    char *value;
+    size_t value_len;
+    rc = wm_json_find(resp, n, "value", &v, &vn) == 0 && wm_json_string(v, vn, &value, &value_len) == 0
+             ? WM_OK
+             : wm_error(ctx, "resource \"%s\": the response has no string \"value\": %s", key, resp);
+    free(resp);
+    if (rc) return rc;
+    rc = wm_output_write_bytes(ctx, "result", WM_BYTES, value, value_len);
+    free(value);
+    return rc;
+}
+
+/* ---- ops: fan-out, mapped steps, optional inputs ---- */
+
+/* Writes chunks[a] = 1, chunks[b] = 2, chunks[c] = 3 and count = 3; config {"key": K} writes only
+ * chunks[K] instead, for testing bad keys. */
+static int o_fan_out(wm_ctx *ctx) {
+    if (wm_config_has(ctx, "key")) {
+        const char *key;
+        wm_writer *w;
+        if (wm_config_get_string(ctx, "key", &key) || wm_output_open_mapped(ctx, "chunks", key, WM_JSON, &w)) return WM_FAIL;
+        return wm_writer_write_raw(w, "0", 1);
+    }
+    static const char *keys[] = {"a", "b", "c"};
+    for (int i = 0; i < 3; i++) {
+        wm_writer *w;
+        char v[8];
+        int n = snprintf(v, sizeof v, "%d", i + 1);
+        if (wm_output_open_mapped(ctx, "chunks", keys[i], WM_JSON, &w) || wm_writer_write_raw(w, v, (size_t)n) || wm_writer_close(w))
+            return WM_FAIL;
+    }
+    return wm_output_write_bytes(ctx, "count", WM_JSON, "3", 1);
+}
+
+/* Writes {"key": <mapping key>, "n2": 2n}, plus "extra" when the optional input is there. */
+static int o_mapped(wm_ctx *ctx) {
+    char *v;
+    size_t n;
+    int64_t x;
+    if (wm_input_read_all(ctx, "n", &v, &n, NULL)) return WM_FAIL;
+    int bad = wm_json_int(v, n, &x);
+    free(v);
+    if (bad) return wm_error(ctx, "input \"n\" is not an integer");
+    wm_buf js = {0};
+    wm_buf_puts(&js, "{\"key\":");
+    wm_buf_json_string(&js, wm_mapping_key(ctx), strlen(wm_mapping_key(ctx)));
+    wm_buf_printf(&js, ",\"n2\":%lld", (long long)(x * 2));
+    if (wm_has_input(ctx, "extra")) {
+        if (wm_input_read_all(ctx, "extra", &v, &n, NULL)) {
+            wm_buf_free(&js);
+            return WM_FAIL;
+        }
+        wm_buf_printf(&js, ",\"extra\":%s", v);
+        free(v);
+    }
+    wm_buf_puts(&js, "}");
+    int rc = wm_output_write_bytes(ctx, "result", WM_JSON, js.data, js.len);
+    wm_buf_free(&js);
+    return rc;
+}
+
 static const wm_field revenue_fields[] = {{.name = "region", .type = WM_UTF8, .not_null = true},
                                           {.name = "revenue", .type = WM_FLOAT64, .not_null = true}};
 
@@ -653,6 +824,27 @@ void wasmorch_register(wm_registry *r) {
         wm_op(r, "split", a_split,
               &(wm_op_opts){.inputs = (const wm_input[]){{.name = "in"}, {0}},
                             .outputs = (const wm_output[]){{.name = "evens"}, {.name = "odds", .optional = true}, {0}}});
+        wm_asset(r, "checked", a_checked, &(wm_asset_opts){.format = WM_BYTES});
+        wm_check(r, "is_ok", "checked", c_is_ok,
+                 &(wm_check_opts){.blocking = true, .description = "The value is \"ok\".",
+                                  .config_schema = "{\"type\": \"object\"}", .resources = (const char *[]){"vars", NULL}});
+        wm_check(r, "is_ok", "orders/raw", c_is_ok_other, NULL);
+        wm_check(r, "warns", "checked", c_warns, &(wm_check_opts){0});
+        wm_check(r, "bad_severity", "checked", c_bad_severity, NULL);
+        wm_check(r, "silent", "checked", c_passes_silently, NULL);
+        wm_check(r, "errors", "checked", c_errors, NULL);
+        wm_asset(r, "check_result_in_asset", a_check_result_in_asset, NULL);
+        wm_asset(r, "retries", a_retries,
+                 &(wm_asset_opts){.format = WM_BYTES, .retry_policy = "{\"max_retries\": 2, \"delay_seconds\": 0.5, \"backoff\": \"exponential\"}"});
+        wm_asset(r, "retry_silent", a_retry_silent, NULL);
+        wm_asset(r, "uses_resource", a_uses_resource, &(wm_asset_opts){.format = WM_BYTES, .resources = (const char *[]){"vars", NULL}});
+        wm_op(r, "fan_out", o_fan_out,
+              &(wm_op_opts){.outputs = (const wm_output[]){{.name = "chunks", .format = WM_JSON, .dynamic = true}, {.name = "count", .format = WM_JSON}, {0}}});
+        wm_op(r, "mapped_op", o_mapped,
+              &(wm_op_opts){.inputs = (const wm_input[]){{.name = "n", .format = WM_JSON}, {.name = "extra", .format = WM_JSON, .optional = true}, {0}},
+                            .outputs = (const wm_output[]){{.name = "result", .format = WM_JSON}, {.name = "log", .format = WM_BYTES, .optional = true}, {0}},
+                            .config_schema = "{\"type\": \"object\", \"properties\": {\"k\": {\"type\": \"integer\"}}}",
+                            .resources = (const char *[]){"vars", NULL}, .retry_policy = "{\"max_retries\": 2}"});
     } else if (reg_mode == 1) {
         static const wm_field dup[] = {{.name = "a", .type = WM_INT64}, {.name = "a", .type = (wm_type)99}};
         static const wm_schema dup_schema = WM_SCHEMA(dup);
@@ -668,6 +860,15 @@ void wasmorch_register(wm_registry *r) {
         wm_op(r, "op", a_silent, &(wm_op_opts){.outputs = (const wm_output[]){{.name = "x"}, {.name = "x"}, {0}}});
         wm_op(r, "op2", a_silent,
               &(wm_op_opts){.inputs = (const wm_input[]){{.name = "i", .partition_mapping = "{}"}, {0}}, .retry_policy = "3"});
+        wm_check(r, "dup", "checked", c_warns, NULL);
+        wm_check(r, "dup", "checked", c_warns, &(wm_check_opts){.blocking = true});
+        wm_check(r, "dup", "other", c_warns, NULL); /* the same name on another asset is fine */
+        wm_check(r, "bad-name", "checked", c_warns, NULL);
+        wm_check(r, "on_bad_key", "bad key", c_warns, NULL);
+        wm_check(r, "nofn", "checked", NULL, &(wm_check_opts){.config_schema = "\"x\"", .resources = (const char *[]){"no-such key", NULL}});
+        wm_check(r, NULL, NULL, c_warns, NULL);
+    } else if (reg_mode == 3) {
+        wm_check(r, "only", "elsewhere", c_warns, NULL); /* a module of checks only */
     }
     /* reg_mode 2 registers nothing */
 }
@@ -723,6 +924,29 @@ static void test_json(void) {
     double d;
     CHECK(json_double("2.5e-3", 6, &d) && d == 2.5e-3);
     CHECK(!json_double("1e999", 5, &d) && !json_double("\"1\"", 3, &d));
+
+    /* The public value decoders: one value, white space allowed around it. */
+    CHECK(wm_json_int(" 42\n", 4, &i) == 0 && i == 42);
+    CHECK(wm_json_int("-7", 2, &i) == 0 && i == -7);
+    i = 5;
+    CHECK(wm_json_int("1.5", 3, &i) != 0 && wm_json_int("\"1\"", 3, &i) != 0 && wm_json_int("1 2", 3, &i) != 0 && i == 5);
+    CHECK(wm_json_int("", 0, &i) != 0 && wm_json_int(NULL, 0, &i) != 0 && wm_json_int("1", 1, NULL) != 0);
+    CHECK(wm_json_int("99999999999999999999", 20, &i) != 0);
+    CHECK(wm_json_double(" 0.5 ", 5, &d) == 0 && d == 0.5 && wm_json_double("3", 1, &d) == 0 && d == 3);
+    CHECK(wm_json_double("null", 4, &d) != 0 && wm_json_double("1e999", 5, &d) != 0);
+    bool bv = false;
+    CHECK(wm_json_bool("true", 4, &bv) == 0 && bv && wm_json_bool(" false", 6, &bv) == 0 && !bv);
+    CHECK(wm_json_bool("tru", 3, &bv) != 0 && wm_json_bool("1", 1, &bv) != 0);
+    char *str;
+    size_t sl;
+    CHECK(wm_json_string(" \"a\\u0000b\\n\\u00e9\" ", 20, &str, &sl) == 0 && sl == 6 && memcmp(str, "a\0b\n\xc3\xa9", 6) == 0 && str[6] == 0);
+    free(str);
+    CHECK(wm_json_string("\"\"", 2, &str, NULL) == 0 && str && str[0] == 0);
+    free(str);
+    str = (char *)"sentinel";
+    CHECK(wm_json_string("12", 2, &str, &sl) != 0 && str == NULL && sl == 0);
+    CHECK(wm_json_string("\"unterminated", 13, &str, &sl) != 0 && str == NULL);
+    CHECK(wm_json_string("\"a\" \"b\"", 7, &str, &sl) != 0 && wm_json_string("\"a\"", 3, NULL, &sl) != 0);
 }
 
 static void test_format_double(void) {
@@ -791,7 +1015,36 @@ static void test_manifest(void) {
     CHECK(contains(m, "{\"name\":\"split\",\"ins\":[{\"name\":\"in\",\"format\":\"arrow\",\"optional\":false}],\"outs\":["
                       "{\"name\":\"evens\",\"format\":\"arrow\",\"optional\":false,\"dynamic\":false},"
                       "{\"name\":\"odds\",\"format\":\"arrow\",\"optional\":true,\"dynamic\":false}]}"));
+    /* Checks, retry policies, dynamic and optional outputs, and an op's config, resources and retry. */
+    CHECK(contains(m, ",\"checks\":[{\"name\":\"is_ok\",\"asset\":\"checked\",\"description\":\"The value is \\\"ok\\\".\","
+                      "\"blocking\":true,\"config_schema\":{\"type\": \"object\"},\"resources\":[\"vars\"]},"
+                      "{\"name\":\"is_ok\",\"asset\":\"orders/raw\",\"blocking\":false},"
+                      "{\"name\":\"warns\",\"asset\":\"checked\",\"blocking\":false},"));
+    CHECK(contains(m, "{\"key\":\"retries\",\"output\":{\"format\":\"bytes\"},"
+                      "\"retry_policy\":{\"max_retries\": 2, \"delay_seconds\": 0.5, \"backoff\": \"exponential\"}}"));
+    CHECK(contains(m, "{\"key\":\"uses_resource\",\"output\":{\"format\":\"bytes\"},\"resources\":[\"vars\"]}"));
+    CHECK(contains(m, "{\"name\":\"fan_out\",\"outs\":[{\"name\":\"chunks\",\"format\":\"json\",\"optional\":false,\"dynamic\":true},"
+                      "{\"name\":\"count\",\"format\":\"json\",\"optional\":false,\"dynamic\":false}]}"));
+    CHECK(contains(m, "{\"name\":\"mapped_op\",\"ins\":[{\"name\":\"n\",\"format\":\"json\",\"optional\":false},"
+                      "{\"name\":\"extra\",\"format\":\"json\",\"optional\":true}],\"outs\":["
+                      "{\"name\":\"result\",\"format\":\"json\",\"optional\":false,\"dynamic\":false},"
+                      "{\"name\":\"log\",\"format\":\"bytes\",\"optional\":true,\"dynamic\":false}],"
+                      "\"config_schema\":{\"type\": \"object\", \"properties\": {\"k\": {\"type\": \"integer\"}}},"
+                      "\"resources\":[\"vars\"],\"retry_policy\":{\"max_retries\": 2}}"));
+    /* Lists come in the order assets, ops, checks, each once. */
+    const char *assets = strstr(m, "\"assets\":["), *ops = strstr(m, "\"ops\":["), *checks = strstr(m, "\"checks\":[");
+    CHECK(assets && ops && checks && assets < ops && ops < checks && !strstr(checks + 1, "\"checks\":["));
     CHECK(!H.error_called);
+
+    /* A module of checks only is a valid module. */
+    host_reset();
+    reg_mode = 3;
+    H.in_manifest = true;
+    CHECK(wasmorch_manifest() == 0);
+    CHECKF(H.manifest.data && strcmp(H.manifest.data, "{\"abi_version\":1,\"sdk\":{\"name\":\"wasmorch-c\",\"version\":\"0.1.0\"},"
+                                                       "\"checks\":[{\"name\":\"only\",\"asset\":\"elsewhere\",\"blocking\":false}]}") == 0,
+           "%s", H.manifest.data);
+    reg_mode = 0;
 
     /* manifest_write outside wasmorch_manifest is refused by the host: the export reports it. */
     host_reset();
@@ -815,13 +1068,21 @@ static void test_manifest(void) {
     CHECK(contains(e, "op \"op\": output name \"x\" is declared twice"));
     CHECK(contains(e, "op \"op2\": input \"i\": partition_mapping applies to asset inputs only"));
     CHECK(contains(e, "op \"op2\": retry_policy must be a JSON object"));
+    CHECKF(contains(e, "check \"dup\" on asset \"checked\": the check is registered twice; a check name must be unique per asset"), "%s", e);
+    CHECK(!contains(e, "check \"dup\" on asset \"other\""));
+    CHECK(contains(e, "check \"bad-name\" on asset \"checked\": invalid check name"));
+    CHECK(contains(e, "check \"on_bad_key\" on asset \"bad key\": invalid asset key"));
+    CHECK(contains(e, "check \"nofn\" on asset \"checked\": the function is NULL"));
+    CHECK(contains(e, "check \"nofn\" on asset \"checked\": config_schema must be a JSON object"));
+    CHECK(contains(e, "check \"nofn\" on asset \"checked\": resources[0]: \"no-such key\" is not a valid resource key"));
+    CHECK(contains(e, "check \"(null)\" on asset \"(null)\": invalid check name"));
     CHECK(H.manifest.len == 0);
-    CHECKF(H.nlogs == 13 && H.log_levels[0] == WM_ERROR, "%d logs", H.nlogs);
+    CHECKF(H.nlogs == 21 && H.log_levels[0] == WM_ERROR, "%d logs", H.nlogs);
 
     host_reset();
     reg_mode = 2;
     H.in_manifest = true;
-    CHECK(wasmorch_manifest() == 1 && contains(H.error.data, "registers no assets or ops"));
+    CHECK(wasmorch_manifest() == 1 && contains(H.error.data, "registers no assets, ops or checks"));
     reg_mode = 0;
     host_reset();
 }
@@ -1382,7 +1643,7 @@ static void test_dispatch(void) {
     CHECK(run("{\"kind\":\"asset\",\"name\":\"nope\"}") == 1);
     CHECKF(contains(H.error.data, "wasmorch: this module defines no asset \"nope\" (it defines: echo, types, types5, cfg"), "%s", H.error.data);
     host_reset();
-    CHECK(run("{\"kind\":\"sensor\",\"name\":\"s\"}") == 1 && contains(H.error.data, "runs assets and ops only"));
+    CHECK(run("{\"kind\":\"sensor\",\"name\":\"s\"}") == 1 && contains(H.error.data, "runs assets, ops and checks only"));
     host_reset();
     CHECK(run("[1]") == 1 && contains(H.error.data, "the invocation is not a JSON object"));
     host_reset();
@@ -1492,6 +1753,230 @@ static void test_dispatch(void) {
     reg_mode = 0;
 }
 
+/* Runs the check name on asset with the asset's value (bytes). */
+static int32_t run_check(const char *name, const char *asset, const char *value) {
+    static char inv[512];
+    snprintf(inv, sizeof inv,
+             "{\"kind\":\"check\",\"name\":\"%s\",\"step_key\":\"%s\",\"inputs\":[{\"name\":\"asset\",\"format\":\"bytes\",\"asset\":\"%s\"}],"
+             "\"outputs\":[]}",
+             name, asset, asset);
+    if (value) host_input("asset", WM_BYTES, value, strlen(value), 0);
+    return run(inv);
+}
+
+static void test_checks(void) {
+    /* is_ok passes on "ok", with the value's length as metadata. */
+    host_reset();
+    CHECK(run_check("is_ok", "checked", "ok") == 0);
+    CHECKF(H.check_calls == 1 && H.check_passed == 1 && H.check_severity == 1, "%d calls", H.check_calls);
+    CHECKF(H.metadata.data && strcmp(H.metadata.data, "{\"length\": 2}") == 0, "%s", H.metadata.data);
+    CHECK(H.noutputs == 0 && !H.error_called);
+
+    /* ... and fails with ERROR on anything else: the step itself succeeds. */
+    host_reset();
+    CHECK(run_check("is_ok", "checked", "not ok") == 0);
+    CHECK(H.check_calls == 1 && H.check_passed == 0 && H.check_severity == 1 && strcmp(H.metadata.data, "{\"length\": 6}") == 0);
+
+    /* The same check name on another asset runs that asset's function. */
+    host_reset();
+    CHECK(run_check("is_ok", "orders/raw", "ok") == 0);
+    CHECK(H.check_calls == 1 && H.check_passed == 0 && H.check_severity == 0);
+    CHECKF(H.nlogs == 1 && strcmp(H.logs[0], "checking orders/raw") == 0, "%s", H.nlogs ? H.logs[0] : "no log");
+
+    /* warns reads nothing and fails with WARN. */
+    host_reset();
+    CHECK(run_check("warns", "checked", NULL) == 0);
+    CHECK(H.check_calls == 1 && H.check_passed == 0 && H.check_severity == 0);
+
+    /* A host that does not name the asset gets the first check of the name. */
+    host_reset();
+    host_input("asset", WM_BYTES, "ok", 2, 0);
+    CHECK(run("{\"kind\":\"check\",\"name\":\"is_ok\"}") == 0 && H.check_calls == 1 && H.check_passed == 1);
+
+    /* Returning WM_OK without a verdict leaves it to the host: passed (ABI.md 4.5). */
+    host_reset();
+    CHECK(run_check("silent", "checked", NULL) == 0 && H.check_calls == 0 && !H.error_called);
+
+    /* An error is the step's failure, with its message. */
+    host_reset();
+    CHECK(run_check("errors", "checked", NULL) == 1 && strcmp(H.error.data, "cannot evaluate: no data") == 0 && H.check_calls == 0);
+
+    /* Bad uses. */
+    host_reset();
+    CHECK(run_check("bad_severity", "checked", NULL) == 1 && H.check_calls == 0);
+    CHECKF(contains(H.error.data, "wm_check_result: severity 7 is neither WM_SEVERITY_WARN nor WM_SEVERITY_ERROR"), "%s", H.error.data);
+    host_reset();
+    CHECK(run("{\"kind\":\"asset\",\"name\":\"check_result_in_asset\"}") == 1 && H.check_calls == 0);
+    CHECKF(contains(H.error.data, "wm_check_result: only a check step reports a check result; this is asset \"check_result_in_asset\""), "%s",
+           H.error.data);
+    host_reset();
+    H.check_refuse = true;
+    CHECK(run_check("warns", "checked", NULL) == 1);
+    CHECKF(strcmp(H.error.data, "check_result returned ERR_STATE: check_result is only available in an asset check step") == 0, "%s", H.error.data);
+    host_reset();
+    CHECK(run_check("is_ok", "nowhere", "ok") == 1);
+    CHECKF(contains(H.error.data, "wasmorch: this module defines no check \"is_ok\" on asset \"nowhere\" (it defines: is_ok on checked, is_ok on "
+                                  "orders/raw, warns on checked"),
+           "%s", H.error.data);
+    host_reset();
+    CHECK(run_check("nope", "checked", NULL) == 1 && contains(H.error.data, "defines no check \"nope\" on asset \"checked\""));
+    /* The check's input is missing: the read fails with the host's message. */
+    host_reset();
+    CHECK(run_check("is_ok", "checked", NULL) == 1);
+    CHECKF(contains(H.error.data, "input \"asset\": input_open returned ERR_NOT_FOUND: step has no input \"asset\""), "%s", H.error.data);
+    host_reset();
+    CHECK(run("{\"kind\":\"check\",\"name\":\"is_ok\",\"inputs\":[1]}") == 1 && contains(H.error.data, "the invocation's inputs must be"));
+    host_reset();
+    CHECK(run("{\"kind\":\"check\",\"name\":\"is_ok\",\"inputs\":{}}") == 1 && contains(H.error.data, "the invocation's inputs must be"));
+    host_reset();
+    CHECK(run("{\"kind\":\"check\",\"name\":\"is_ok\",\"inputs\":[{\"name\":\"asset\",\"asset\":5}]}") == 1 &&
+          contains(H.error.data, "the invocation's inputs must be"));
+
+    /* An asset's input called "asset" is not a check's asset. */
+    host_reset();
+    CHECK(run("{\"kind\":\"asset\",\"name\":\"check_result_in_asset\",\"inputs\":[{\"name\":\"asset\",\"asset\":\"up\"}]}") == 1);
+    CHECKF(contains(H.error.data, "only a check step reports a check result"), "%s", H.error.data);
+
+    /* wm_check_asset and wm_has_input outside a check. */
+    wm_ctx c = test_ctx();
+    CHECK(strcmp(wm_check_asset(&c), "") == 0 && !wm_has_input(&c, "asset") && !wm_has_input(NULL, "x") && !wm_has_input(&c, NULL));
+    ctx_cleanup(&c);
+}
+
+static void test_retries(void) {
+    static const char *want_err[] = {"try again (attempt 1)", "try again (attempt 2)"};
+    for (int attempt = 1; attempt <= 3; attempt++) {
+        host_reset();
+        char inv[128];
+        snprintf(inv, sizeof inv, "{\"kind\":\"asset\",\"name\":\"retries\",\"attempt\":%d}", attempt);
+        int32_t st = run(inv);
+        if (attempt < 3) {
+            CHECKF(st == WM_RETRY && strcmp(H.error.data, want_err[attempt - 1]) == 0, "attempt %d: %d %s", attempt, st, H.error.data);
+            CHECK(H.noutputs == 0);
+        } else {
+            fake_output *o = host_output("result");
+            CHECKF(st == WM_OK && o && o->closed && strcmp(o->data.data, "attempt 3") == 0, "attempt 3: %d %s", st, H.error.data);
+        }
+    }
+    host_reset();
+    CHECK(run("{\"kind\":\"asset\",\"name\":\"retry_silent\"}") == WM_RETRY);
+    CHECKF(strcmp(H.error.data, "asset \"retry_silent\" asked to be retried without an error message (use wm_retry)") == 0, "%s", H.error.data);
+    {
+        wm_ctx c = test_ctx();
+        host_reset();
+        CHECK(wm_retry(&c, "x%d", 1) == WM_RETRY && strcmp(H.error.data, "x1") == 0);
+        ctx_cleanup(&c);
+    }
+}
+
+static void test_resources(void) {
+    /* The request goes to the host as given; the response's value is decoded. */
+    host_reset();
+    CHECK(run("{\"kind\":\"asset\",\"name\":\"uses_resource\"}") == 0);
+    fake_output *o = host_output("result");
+    CHECKF(o && o->data.data && strcmp(o->data.data, "from \"the\" host \xc3\xa9") == 0, "%s", o ? o->data.data : H.error.data);
+    CHECK(H.request.data && strcmp(H.request.data, "{\"op\":\"get\",\"name\":\"CONFORMANCE_VAR\"}") == 0);
+
+    /* A denied call fails the step with the host's message. */
+    host_reset();
+    CHECK(run("{\"kind\":\"asset\",\"name\":\"uses_resource\",\"config\":{\"name\":\"SECRET\"}}") == 1);
+    CHECKF(strcmp(H.error.data, "resource \"vars\": resource_call returned ERR_DENIED: env resource \"vars\" does not grant the variable "
+                                "\"SECRET\"") == 0,
+           "%s", H.error.data);
+    CHECK(H.noutputs == 0);
+    host_reset();
+    CHECK(run("{\"kind\":\"asset\",\"name\":\"uses_resource\",\"config\":{\"key\":\"db\"}}") == 1);
+    CHECKF(strcmp(H.error.data, "resource \"db\": resource_call returned ERR_DENIED: no resource \"db\" is granted to this step") == 0, "%s",
+           H.error.data);
+
+    /* The host's status comes back, so a caller can handle an expected one and succeed. */
+    host_reset();
+    CHECK(run("{\"kind\":\"asset\",\"name\":\"uses_resource\",\"config\":{\"name\":\"MISSING\"}}") == 0);
+    o = host_output("result");
+    CHECK(o && strcmp(o->data.data, "(unset)") == 0);
+    {
+        wm_ctx c = test_ctx();
+        char *resp = (char *)"x";
+        size_t n = 9;
+        host_reset();
+        H.in_run = true;
+        CHECK(wm_resource_call(&c, "vars", "{\"op\":\"get\",\"name\":\"MISSING\"}", &resp, &n) == WM_ERR_NOT_FOUND && !resp && n == 0);
+        CHECK(strcmp(H.error.data, "resource \"vars\": resource_call returned ERR_NOT_FOUND: env: MISSING is not set") == 0);
+        CHECK(wm_resource_call(&c, "vars", "{\"op\":\"get\"}", &resp, &n) == WM_ERR_INVALID);
+        CHECK(wm_resource_call(&c, "nope", "{}", &resp, &n) == WM_ERR_DENIED);
+        CHECK(wm_resource_call(&c, NULL, "{}", &resp, &n) == WM_FAIL && contains(H.error.data, "must not be NULL"));
+        CHECK(wm_resource_call(&c, "vars", "{}", NULL, &n) == WM_FAIL);
+        /* A response the host fails to hand over is an error too, not a short value. */
+        CHECK(wm_resource_call(&c, "flaky", "{\"op\":\"get\",\"name\":\"CONFORMANCE_VAR\"}", &resp, &n) == WM_ERR_IO && !resp);
+        CHECKF(contains(H.error.data, "resource \"flaky\": reading the 49-byte response: response_read returned ERR_IO: the response was lost"),
+               "%s", H.error.data);
+        H.in_run = false;
+        ctx_cleanup(&c);
+    }
+}
+
+static void test_fan_out(void) {
+    /* Three mapped values of the dynamic output, then the plain one. */
+    host_reset();
+    CHECK(run("{\"kind\":\"op\",\"name\":\"fan_out\",\"outputs\":[{\"name\":\"chunks\",\"format\":\"json\"},"
+              "{\"name\":\"count\",\"format\":\"json\"}]}") == 0);
+    static const char *names[] = {"chunks[a]", "chunks[b]", "chunks[c]", "count"}, *values[] = {"1", "2", "3", "3"};
+    CHECK(H.noutputs == 4);
+    for (int i = 0; i < 4; i++) {
+        fake_output *o = host_output(names[i]);
+        CHECKF(o && o->closed && o->format == WM_JSON && strcmp(o->data.data, values[i]) == 0, "%s", names[i]);
+    }
+
+    /* Mapping keys are checked before the host sees them. */
+    static char long_key[300], max_key[256];
+    memset(long_key, 'k', 256);
+    memset(max_key, 'k', 255);
+    static const struct {
+        const char *key, *err;
+    } bad[] = {
+        {"bad key", "output \"chunks\": mapping key \"bad key\" must match [A-Za-z0-9_]+"},
+        {"a[b]", "output \"chunks\": mapping key \"a[b]\" must match [A-Za-z0-9_]+"},
+        {"caf\u00e9", "must match [A-Za-z0-9_]+"},
+        {"", "output \"chunks\": the mapping key is empty; it must match [A-Za-z0-9_]+"},
+        {long_key, "output \"chunks\": mapping key \"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...\" has 256 characters; at most 255 are allowed"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        host_reset();
+        char inv[512];
+        snprintf(inv, sizeof inv, "{\"kind\":\"op\",\"name\":\"fan_out\",\"config\":{\"key\":\"%s\"}}", bad[i].key);
+        CHECKF(run(inv) == 1 && contains(H.error.data, bad[i].err), "key %zu: %s", i, H.error.data);
+        CHECK(H.noutputs == 0);
+    }
+    host_reset();
+    char inv[512];
+    snprintf(inv, sizeof inv, "{\"kind\":\"op\",\"name\":\"fan_out\",\"config\":{\"key\":\"%s\"}}", max_key);
+    CHECKF(run(inv) == 0 && H.noutputs == 1 && strncmp(H.outputs[0].name, "chunks[kkkk", 11) == 0, "a 255-character key: %s", H.error.data ? H.error.data : "");
+    {
+        wm_ctx c = test_ctx();
+        wm_writer *w = (wm_writer *)&c;
+        CHECK(wm_output_open_mapped(&c, "chunks", NULL, WM_JSON, &w) == WM_FAIL && w == NULL);
+        ctx_cleanup(&c);
+    }
+
+    /* A mapped step: its key and the value of its mapping; an optional input only when it is there. */
+    host_reset();
+    host_input("n", WM_JSON, " 21\n", 4, 0);
+    CHECK(run("{\"kind\":\"op\",\"name\":\"mapped_op\",\"mapping_key\":\"b\",\"inputs\":[{\"name\":\"n\",\"format\":\"json\"}]}") == 0);
+    fake_output *o = host_output("result");
+    CHECKF(o && o->closed && strcmp(o->data.data, "{\"key\":\"b\",\"n2\":42}") == 0, "%s", o ? o->data.data : H.error.data);
+    CHECK(!host_output("log")); /* an optional output left unwritten */
+    host_reset();
+    host_input("n", WM_JSON, "2", 1, 0);
+    host_input("extra", WM_JSON, "[true]", 6, 0);
+    CHECK(run("{\"kind\":\"op\",\"name\":\"mapped_op\",\"mapping_key\":\"c\",\"inputs\":[{\"name\":\"n\",\"format\":\"json\"},"
+              "{\"name\":\"extra\",\"format\":\"json\"}]}") == 0);
+    o = host_output("result");
+    CHECKF(o && strcmp(o->data.data, "{\"key\":\"c\",\"n2\":4,\"extra\":[true]}") == 0, "%s", o ? o->data.data : H.error.data);
+    host_reset();
+    host_input("n", WM_JSON, "\"two\"", 5, 0);
+    CHECK(run("{\"kind\":\"op\",\"name\":\"mapped_op\",\"inputs\":[{\"name\":\"n\"}]}") == 1 && contains(H.error.data, "input \"n\" is not an integer"));
+}
+
 int main(void) {
     H.write_budget = -1;
     test_json();
@@ -1502,6 +1987,10 @@ int main(void) {
     test_malformed_cases();
     test_builder();
     test_dispatch();
+    test_checks();
+    test_retries();
+    test_resources();
+    test_fan_out();
     test_malformed_fuzz();
     host_reset();
     printf("%d passed, %d failed\n", passed, failed);
