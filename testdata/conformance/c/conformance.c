@@ -8,6 +8,7 @@
  *     clang --target=wasm32-wasi -O2 -mexec-model=reactor -Isdk-c \
  *         -o testdata/conformance/c/conformance.wasm testdata/conformance/c/conformance.c sdk-c/wasmorch.c
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -212,6 +213,95 @@ static int panics(wm_ctx *ctx) {
     wm_panic("conformance: deliberate panic");
 }
 
+/* ---- checks, typed config, resources, retries and fan-out ---- */
+
+static int checked(wm_ctx *ctx) { return wm_output_write_bytes(ctx, "result", WM_BYTES, "ok", 2); }
+
+/* is_ok passes when the asset's value is exactly "ok", and records its length either way. */
+static int is_ok(wm_ctx *ctx) {
+    char *value;
+    size_t n;
+    if (wm_input_read_all(ctx, "asset", &value, &n, NULL)) return WM_FAIL;
+    bool ok = n == 2 && memcmp(value, "ok", 2) == 0;
+    free(value);
+    char meta[48];
+    snprintf(meta, sizeof meta, "{\"length\":%zu}", n);
+    if (wm_metadata_json(ctx, meta)) return WM_FAIL;
+    return wm_check_result(ctx, ok, WM_SEVERITY_ERROR);
+}
+
+static int warns(wm_ctx *ctx) { return wm_check_result(ctx, false, WM_SEVERITY_WARN); }
+
+static int typed_config(wm_ctx *ctx) {
+    int64_t limit;
+    const char *label;
+    if (wm_config_get_int(ctx, "limit", &limit) || wm_config_get_string(ctx, "label", &label)) return WM_FAIL;
+    wm_buf js = {0};
+    wm_buf_printf(&js, "{\"limit\":%lld,\"label\":", (long long)limit);
+    wm_buf_json_string(&js, label, strlen(label));
+    wm_buf_puts(&js, "}");
+    int rc = js.failed ? wm_error(ctx, "typed_config: out of memory") : wm_output_write_bytes(ctx, "result", WM_JSON, js.data, js.len);
+    wm_buf_free(&js);
+    return rc;
+}
+
+/* uses_resource writes the value of CONFORMANCE_VAR from the env resource "vars". A refused call
+ * has recorded the host's message as the step's error, so returning WM_FAIL is enough. */
+static int uses_resource(wm_ctx *ctx) {
+    char *resp, *value;
+    size_t n, value_len;
+    if (wm_resource_call(ctx, "vars", "{\"op\":\"get\",\"name\":\"CONFORMANCE_VAR\"}", &resp, &n)) return WM_FAIL;
+    const char *v;
+    size_t vn;
+    int rc = wm_json_find(resp, n, "value", &v, &vn) == 0 && wm_json_string(v, vn, &value, &value_len) == 0
+                 ? WM_OK
+                 : wm_error(ctx, "resource \"vars\": the response has no string \"value\": %s", resp);
+    free(resp);
+    if (rc) return rc;
+    rc = wm_output_write_bytes(ctx, "result", WM_BYTES, value, value_len);
+    free(value);
+    return rc;
+}
+
+static int retries(wm_ctx *ctx) {
+    if (wm_attempt(ctx) < 3) return wm_retry(ctx, "conformance: try again");
+    char out[32];
+    int n = snprintf(out, sizeof out, "attempt %d", wm_attempt(ctx));
+    return wm_output_write_bytes(ctx, "result", WM_BYTES, out, (size_t)n);
+}
+
+/* fan_out writes chunks[a] = 1, chunks[b] = 2, chunks[c] = 3, then count = 3. */
+static int fan_out(wm_ctx *ctx) {
+    static const char *const keys[] = {"a", "b", "c"};
+    for (int i = 0; i < 3; i++) {
+        wm_writer *w;
+        char v[4];
+        int n = snprintf(v, sizeof v, "%d", i + 1);
+        if (wm_output_open_mapped(ctx, "chunks", keys[i], WM_JSON, &w) || wm_writer_write_raw(w, v, (size_t)n) || wm_writer_close(w))
+            return WM_FAIL;
+    }
+    return wm_output_write_bytes(ctx, "count", WM_JSON, "3", 1);
+}
+
+/* mapped runs once per mapping key: {"key": <mapping key>, "n2": 2n}. */
+static int mapped(wm_ctx *ctx) {
+    char *data;
+    size_t len;
+    int64_t n;
+    if (wm_input_read_all(ctx, "n", &data, &len, NULL)) return WM_FAIL;
+    int bad = wm_json_int(data, len, &n);
+    free(data);
+    if (bad) return wm_error(ctx, "mapped: input \"n\" is not an integer");
+    const char *key = wm_mapping_key(ctx);
+    wm_buf js = {0};
+    wm_buf_puts(&js, "{\"key\":");
+    wm_buf_json_string(&js, key, strlen(key));
+    wm_buf_printf(&js, ",\"n2\":%lld}", (long long)(int64_t)((uint64_t)n * 2u)); /* wraps like Go's int64 */
+    int rc = js.failed ? wm_error(ctx, "mapped: out of memory") : wm_output_write_bytes(ctx, "result", WM_JSON, js.data, js.len);
+    wm_buf_free(&js);
+    return rc;
+}
+
 void wasmorch_register(wm_registry *r) {
     wm_asset(r, "echo", echo, &(wm_asset_opts){.inputs = (const wm_input[]){{.name = "in", .asset = "echo_source"}, {0}}, .group = "conformance"});
     wm_asset(r, "join", join,
@@ -224,4 +314,22 @@ void wasmorch_register(wm_registry *r) {
     wm_asset(r, "metadata", metadata, &(wm_asset_opts){.group = "conformance", .format = WM_BYTES});
     wm_asset(r, "error", fail, &(wm_asset_opts){.group = "conformance", .format = WM_BYTES});
     wm_asset(r, "panic", panics, &(wm_asset_opts){.group = "conformance", .format = WM_BYTES});
+
+    wm_asset(r, "checked", checked, &(wm_asset_opts){.group = "conformance", .format = WM_BYTES});
+    wm_check(r, "is_ok", "checked", is_ok, &(wm_check_opts){.blocking = true});
+    wm_check(r, "warns", "checked", warns, &(wm_check_opts){.blocking = false});
+    wm_asset(r, "typed_config", typed_config,
+             &(wm_asset_opts){.group = "conformance", .format = WM_JSON,
+                              .config_schema = "{\"type\":\"object\",\"properties\":{\"limit\":{\"type\":\"integer\",\"default\":10},"
+                                               "\"label\":{\"type\":\"string\"}},\"required\":[\"label\"]}"});
+    wm_asset(r, "uses_resource", uses_resource,
+             &(wm_asset_opts){.group = "conformance", .format = WM_BYTES, .resources = (const char *[]){"vars", NULL}});
+    wm_asset(r, "retries", retries,
+             &(wm_asset_opts){.group = "conformance", .format = WM_BYTES,
+                              .retry_policy = "{\"max_retries\": 2, \"delay_seconds\": 0.5, \"backoff\": \"exponential\"}"});
+    wm_op(r, "fan_out", fan_out,
+          &(wm_op_opts){.outputs = (const wm_output[]){{.name = "chunks", .format = WM_JSON, .dynamic = true}, {.name = "count", .format = WM_JSON}, {0}}});
+    wm_op(r, "mapped", mapped,
+          &(wm_op_opts){.inputs = (const wm_input[]){{.name = "n", .format = WM_JSON}, {0}},
+                        .outputs = (const wm_output[]){{.name = "result", .format = WM_JSON}, {0}}});
 }
