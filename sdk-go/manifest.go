@@ -21,6 +21,8 @@ type manifestJSON struct {
 	Assets     []manifestAsset `json:"assets,omitempty"`
 	Ops        []manifestOp    `json:"ops,omitempty"`
 	Checks     []manifestCheck `json:"checks,omitempty"`
+	Graphs     []*graphDef     `json:"graphs,omitempty"`
+	Jobs       []*jobJSON      `json:"jobs,omitempty"`
 }
 
 type sdkJSON struct {
@@ -61,7 +63,7 @@ func (r *registry) manifest() ([]byte, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.assets) == 0 && len(r.ops) == 0 && len(r.checks) == 0 {
+	if len(r.assets) == 0 && len(r.ops) == 0 && len(r.checks) == 0 && len(r.graphs) == 0 && len(r.jobs) == 0 {
 		return nil, errNoAssets
 	}
 	m := manifestJSON{
@@ -101,6 +103,7 @@ func (r *registry) manifest() ([]byte, error) {
 	for _, c := range r.checks {
 		m.Checks = append(m.Checks, manifestCheck{Name: c.name, Asset: c.asset, Description: c.description, Blocking: c.blocking})
 	}
+	m.Graphs, m.Jobs = r.graphs, r.jobs
 	data, err := json.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the manifest: %w", err)

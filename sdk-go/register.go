@@ -222,6 +222,8 @@ type registry struct {
 	ops       []*opDef
 	opsByName map[string]*opDef
 	checks    []*checkDef
+	graphs    []*graphDef
+	jobs      []*jobJSON
 	seen      map[string]bool // every key passed to Asset, valid or not, to report duplicates
 	errs      []error
 }
