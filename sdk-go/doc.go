@@ -39,6 +39,16 @@
 //   - []byte: opaque bytes (format bytes)
 //   - any other type: JSON through encoding/json (format json)
 //
+// # Ops
+//
+// Op registers a step with several named inputs and outputs, func(ctx, in1, ..., inN)
+// (out1, ..., outM, error), which graphs wire by name. OpDynamicOutputs makes an output a
+// fan-out: the function returns a map[string]T for it, each entry is written as NAME[KEY], and
+// the steps downstream run once per key, reading it with Context.MappingKey. OpOptionalOutputs
+// lets a nil result go unwritten, and OpOptionalInputs lets a graph leave an input unwired, in
+// which case its parameter gets its zero value. OpConfigFrom, OpConfigSchema, OpResources,
+// OpRetry and OpTags do for ops what the asset options do for assets.
+//
 // # Ownership of Arrow values
 //
 // Input records and readers belong to the SDK: it releases them after the function returns, so
