@@ -14,6 +14,8 @@ CLANG_WASM := clang --target=wasm32-wasi -O2 -mexec-model=reactor -Isdk-c
 
 ORDERS_WASM := testdata/orders/go/orders.wasm
 FAULTS_WASM := testdata/guests/go/faults/faults.wasm
+OPS_WASM    := testdata/guests/go/ops/ops.wasm
+FAN_C_WASM  := testdata/guests/c/fan.wasm
 WAT_SRC     := $(wildcard testdata/guests/wat/*.wat)
 WAT_WASM    := $(WAT_SRC:.wat=.wasm)
 # Guests in Rust and C join the build once their sources exist.
@@ -23,7 +25,7 @@ CONF_C      := $(if $(wildcard testdata/conformance/c/conformance.c),testdata/co
 POLY_GO     := $(if $(wildcard testdata/polyglot/go/*.go),testdata/polyglot/go/raw_orders.wasm)
 POLY_RUST   := $(if $(wildcard testdata/polyglot/rust/Cargo.toml),testdata/polyglot/rust/cleaned_orders.wasm)
 POLY_C      := $(if $(wildcard testdata/polyglot/c/*.c),testdata/polyglot/c/revenue_by_region.wasm)
-GUESTS      := $(ORDERS_WASM) $(FAULTS_WASM) $(WAT_WASM) $(CONF_GO) $(CONF_RUST) $(CONF_C) $(POLY_GO) $(POLY_RUST) $(POLY_C)
+GUESTS      := $(ORDERS_WASM) $(FAULTS_WASM) $(OPS_WASM) $(FAN_C_WASM) $(WAT_WASM) $(CONF_GO) $(CONF_RUST) $(CONF_C) $(POLY_GO) $(POLY_RUST) $(POLY_C)
 SDK_GO_SRC   = $(wildcard sdk-go/*.go sdk-go/go.*)
 SDK_RUST_SRC = $(shell find sdk-rust -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 SDK_C_SRC    = $(wildcard sdk-c/wasmorch.c sdk-c/wasmorch.h)
@@ -65,6 +67,12 @@ $(ORDERS_WASM): $(ORDERS_SRC) $(SDK_GO_SRC)
 
 $(FAULTS_WASM): $(wildcard testdata/guests/go/faults/*.go testdata/guests/go/faults/go.*) $(SDK_GO_SRC)
 	cd testdata/guests/go/faults && $(GUEST_GO) -o faults.wasm .
+
+$(OPS_WASM): $(wildcard testdata/guests/go/ops/*.go testdata/guests/go/ops/go.*) $(SDK_GO_SRC)
+	cd testdata/guests/go/ops && $(GUEST_GO) -o ops.wasm .
+
+$(FAN_C_WASM): testdata/guests/c/fan.c $(SDK_C_SRC)
+	$(CLANG_WASM) -o $@ testdata/guests/c/fan.c sdk-c/wasmorch.c
 
 %.wasm: %.wat
 	wat2wasm $< -o $@

@@ -82,7 +82,7 @@ var manifestShape = obj(map[string]*shape{
 		"ins": list(obj(map[string]*shape{"name": strShape})),
 		"nodes": list(obj(map[string]*shape{
 			"name": strShape, "op": strShape, "config": schemaShape,
-			"ins": {kind: "map", null: true, elem: obj(map[string]*shape{"node": strShape, "output": strShape, "graph_input": strShape})},
+			"ins": {kind: "map", null: true, elem: obj(map[string]*shape{"node": strShape, "output": strShape, "graph_input": strShape, "collect": boolShape})},
 		})),
 		"outs": list(obj(map[string]*shape{"name": strShape, "node": strShape, "output": strShape})),
 	})),

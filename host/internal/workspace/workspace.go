@@ -258,7 +258,7 @@ func (j *rawJob) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			switch k := n.Content[i].Value; k {
-			case "name", "description", "selection", "tags", "config":
+			case "name", "description", "selection", "graph", "tags", "config":
 			default:
 				return fmt.Errorf("line %d: field %s not found in type workspace.job", n.Content[i].Line, k)
 			}
@@ -339,7 +339,7 @@ func Parse(path string, data []byte) (*File, error) {
 		}
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
 		msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
-		msg = yamlFieldErr.ReplaceAllString(msg, `line $1: unknown field "$2" (known: modules, io_manager, concurrency, limits, logging, jobs, resources; a module has name and path; a job has name, description, selection, tags and config)`)
+		msg = yamlFieldErr.ReplaceAllString(msg, `line $1: unknown field "$2" (known: modules, io_manager, concurrency, limits, logging, jobs, graphs, resources; a module has name and path; a job has name, description, selection or graph, tags and config)`)
 		return nil, fail("%s", msg)
 	}
 	f := &File{Path: path, Dir: filepath.Dir(path), IOManager: raw.IOManager, Concurrency: raw.Concurrency}
