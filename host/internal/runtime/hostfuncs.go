@@ -53,12 +53,12 @@ type callState struct {
 	outputs    map[string]*outputHandle
 	// mappingKeys are the NAME[KEY] values of dynamic outputs opened so far.
 	mappingKeys map[string]bool
-	errMsg     string
-	metadata   map[string]any
-	check      *CheckResult
-	outBytes   int64
-	maxOutput  int64
-	response   []byte
+	errMsg      string
+	metadata    map[string]any
+	check       *CheckResult
+	outBytes    int64
+	maxOutput   int64
+	response    []byte
 }
 
 type stateKey struct{}
@@ -547,13 +547,13 @@ func (st *callState) inputRead(mod api.Module, s []uint64) int32 {
 type outputHandle struct {
 	name       string
 	mappingKey string // set for one value of a dynamic output
-	decl     Output
-	pw       *io.PipeWriter // arrow and bytes stream through a pipe to the IO manager
-	json     *bytes.Buffer  // json is buffered and checked at close
-	done     chan struct{}
-	bytes    int64
-	metadata map[string]any
-	finished bool
+	decl       Output
+	pw         *io.PipeWriter // arrow and bytes stream through a pipe to the IO manager
+	json       *bytes.Buffer  // json is buffered and checked at close
+	done       chan struct{}
+	bytes      int64
+	metadata   map[string]any
+	finished   bool
 
 	// set by the storing goroutine before done closes
 	location string

@@ -97,11 +97,11 @@ type StepResult struct {
 type OutputResult struct {
 	Location   string
 	MappingKey string
-	Format   abi.Format
-	Rows     int64 // Arrow outputs only
-	Bytes    int64 // bytes the guest wrote
-	Schema   *arrow.Schema
-	Metadata map[string]any
+	Format     abi.Format
+	Rows       int64 // Arrow outputs only
+	Bytes      int64 // bytes the guest wrote
+	Schema     *arrow.Schema
+	Metadata   map[string]any
 }
 
 // CheckResult is an asset check's verdict.
