@@ -1,4 +1,4 @@
-//! What an asset or op function knows about its step.
+//! What an asset, op or check function knows about its step.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -7,11 +7,14 @@ use std::rc::Rc;
 use crate::error::{Error, Result};
 use crate::host::{HostApi, Level, RESERVED_METADATA};
 use crate::json::{self, JsonValue};
+use crate::value::Json;
 
-/// The step an asset or op function runs in: its identity, run config, logging and metadata.
+/// The step an asset, op or check function runs in: its identity, run config, logging,
+/// metadata and resources.
 ///
 /// Inside WebAssembly the SDK makes one per step. In native tests, [`Context::for_test`] makes
-/// one that records logs and metadata in memory:
+/// one that records logs and metadata in memory, and answers resource calls with the stand-ins
+/// given to [`with_resource`](Context::with_resource):
 ///
 /// ```
 /// use wasmorch::{Context, Level};
@@ -28,6 +31,7 @@ use crate::json::{self, JsonValue};
 pub struct Context {
     kind: String,
     name: String,
+    asset_key: String,
     run_id: String,
     step_key: String,
     partition_key: String,
@@ -40,8 +44,11 @@ pub struct Context {
 
 enum Sink {
     Host(Rc<dyn HostApi>),
-    Test(RefCell<Recorded>),
+    Test(RefCell<Recorded>, Vec<(String, TestResource)>),
 }
+
+/// A test context's stand-in for a resource.
+type TestResource = Box<dyn Fn(&JsonValue) -> Result<JsonValue>>;
 
 #[derive(Default)]
 struct Recorded {
@@ -62,6 +69,8 @@ pub struct LogEntry {
 pub(crate) struct StepInfo {
     pub kind: String,
     pub name: String,
+    /// The asset a check step checks (its input `asset`), or "".
+    pub checked_asset: String,
     pub run_id: String,
     pub step_key: String,
     pub partition_key: String,
@@ -72,10 +81,16 @@ pub(crate) struct StepInfo {
 
 impl Context {
     pub(crate) fn for_step(info: StepInfo, host: Rc<dyn HostApi>) -> Self {
+        let asset_key = if info.kind == "check" {
+            info.checked_asset
+        } else {
+            info.name.clone()
+        };
         Context {
             config_json: info.config.to_string(),
             kind: info.kind,
             name: info.name,
+            asset_key,
             run_id: info.run_id,
             step_key: info.step_key,
             partition_key: info.partition_key,
@@ -88,11 +103,13 @@ impl Context {
 
     /// A context for native tests. Its config is `{}`, its run ID `test-run`, its attempt 1,
     /// and its asset key and partition key are empty; the `with_*` methods change them. Logs and
-    /// metadata are kept for [`logs`](Context::logs) and [`metadata`](Context::metadata).
+    /// metadata are kept for [`logs`](Context::logs) and [`metadata`](Context::metadata), and
+    /// it has no resources until [`with_resource`](Context::with_resource) gives one.
     pub fn for_test() -> Self {
         Context {
             kind: "asset".to_string(),
             name: String::new(),
+            asset_key: String::new(),
             run_id: "test-run".to_string(),
             step_key: String::new(),
             partition_key: String::new(),
@@ -100,8 +117,40 @@ impl Context {
             attempt: 1,
             config_json: "{}".to_string(),
             config: JsonValue::Object(Vec::new()),
-            sink: Sink::Test(RefCell::new(Recorded::default())),
+            sink: Sink::Test(RefCell::new(Recorded::default()), Vec::new()),
         }
+    }
+
+    /// Gives a test context a stand-in for the resource `key`: [`resource`](Context::resource)
+    /// calls `respond` with the parsed request and returns its response or error. A later
+    /// stand-in for the same key replaces an earlier one.
+    ///
+    /// ```
+    /// use wasmorch::prelude::*;
+    /// fn greeting(ctx: &mut Context) -> Result<Bytes> {
+    ///     let req = Object::new().string("op", "get").string("name", "GREETING");
+    ///     let resp = ctx.resource("vars", req)?;
+    ///     Ok(Bytes::from(resp.require_str("value")?))
+    /// }
+    /// let mut ctx = Context::for_test().with_resource("vars", |req| {
+    ///     assert_eq!(req.get_str("name"), Some("GREETING"));
+    ///     JsonValue::parse(r#"{"value": "hello", "found": true}"#)
+    /// });
+    /// assert_eq!(greeting(&mut ctx).unwrap(), Bytes::from("hello"));
+    ///
+    /// let mut denied = Context::for_test()
+    ///     .with_resource("vars", |_| Err(Error::msg("resource_call returned ERR_DENIED: no")));
+    /// assert!(greeting(&mut denied).unwrap_err().message().contains("ERR_DENIED"));
+    /// ```
+    pub fn with_resource<F>(mut self, key: &str, respond: F) -> Self
+    where
+        F: Fn(&JsonValue) -> Result<JsonValue> + 'static,
+    {
+        if let Sink::Test(_, resources) = &mut self.sink {
+            resources.retain(|(k, _)| k != key);
+            resources.push((key.to_string(), Box::new(respond)));
+        }
+        self
     }
 
     /// Sets the run config of a test context.
@@ -137,6 +186,7 @@ impl Context {
     /// Sets the asset key of a test context, and its step key if that is not set.
     pub fn with_asset_key(mut self, key: &str) -> Self {
         self.name = key.to_string();
+        self.asset_key = key.to_string();
         if self.step_key.is_empty() {
             self.step_key = key.to_string();
         }
@@ -160,17 +210,18 @@ impl Context {
         &self.run_id
     }
 
-    /// The key of the asset being materialized (for an op step, the op's name).
+    /// The key of the asset being materialized, or checked by a check step (for an op step,
+    /// the op's name).
     pub fn asset_key(&self) -> &str {
-        &self.name
+        &self.asset_key
     }
 
-    /// The asset key or op name: the invocation's `name`.
+    /// The asset key, op name or check name: the invocation's `name`.
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    /// The kind of step: `asset` or `op`.
+    /// The kind of step: `asset`, `op` or `check`.
     pub fn kind(&self) -> &str {
         &self.kind
     }
@@ -214,7 +265,7 @@ impl Context {
             Sink::Host(h) => {
                 h.log(level, message);
             }
-            Sink::Test(r) => r.borrow_mut().logs.push(LogEntry {
+            Sink::Test(r, _) => r.borrow_mut().logs.push(LogEntry {
                 level,
                 message: message.to_string(),
             }),
@@ -271,7 +322,7 @@ impl Context {
                 let h: &dyn HostApi = &**h;
                 h.check("metadata_add", h.metadata_add(json))?;
             }
-            Sink::Test(r) => {
+            Sink::Test(r, _) => {
                 let mut r = r.borrow_mut();
                 for (k, v) in members {
                     r.metadata.retain(|(old, _)| *old != k);
@@ -295,11 +346,71 @@ impl Context {
         self.add_metadata_json(&metadata.finish())
     }
 
+    /// Calls the resource `key` (ABI.md section 4.7) with a JSON request and returns the
+    /// parsed JSON response. The step must declare the key with `.resources(&[...])` and the
+    /// workspace must grant it in `wasmorch.yaml`; the request's shape depends on the
+    /// resource's kind, for example `{"op": "get", "name": "REGION"}` for an `env` resource.
+    ///
+    /// A refused call is an error carrying the host's message, such as
+    /// `resource_call returned ERR_DENIED: asset did not declare resource "vars" in its
+    /// manifest (add it to the asset's resources)`; returning it with `?` fails the step with
+    /// that message. In a test context the stand-in given to
+    /// [`with_resource`](Context::with_resource) answers.
+    ///
+    /// ```no_run
+    /// use wasmorch::prelude::*;
+    /// fn region(ctx: &mut Context) -> Result<Bytes> {
+    ///     let resp = ctx.resource("vars", Object::new().string("op", "get").string("name", "REGION"))?;
+    ///     Ok(Bytes::from(resp.require_str("value")?))
+    /// }
+    /// ```
+    pub fn resource(&self, key: &str, request: impl Into<Json>) -> Result<JsonValue> {
+        let request = request.into();
+        let parsed = JsonValue::parse(&request.0)
+            .map_err(|e| e.context(format!("resource \"{}\": the request", key)))?;
+        match &self.sink {
+            Sink::Host(h) => {
+                let h: &dyn HostApi = &**h;
+                let n = h.resource_call(key, request.0.as_bytes());
+                if n < 0 {
+                    return Err(h.error("resource_call", n).into());
+                }
+                let len = usize::try_from(n).map_err(|_| {
+                    Error::msg(format!(
+                        "resource \"{}\": a response of {} bytes does not fit in memory",
+                        key, n
+                    ))
+                })?;
+                let mut buf = vec![0; len];
+                let m = h.check("response_read", h.response_read(&mut buf))?;
+                buf.truncate(m as usize);
+                JsonValue::parse_bytes(&buf)
+                    .map_err(|e| e.context(format!("resource \"{}\": the response", key)))
+            }
+            Sink::Test(_, resources) => match resources.iter().find(|(k, _)| k == key) {
+                Some((_, respond)) => respond(&parsed),
+                None => {
+                    let keys: Vec<&str> = resources.iter().map(|(k, _)| k.as_str()).collect();
+                    Err(Error::msg(format!(
+                        "resource \"{}\": the test context has no such resource (it has: {}); \
+                         give one with Context::with_resource",
+                        key,
+                        if keys.is_empty() {
+                            "none".to_string()
+                        } else {
+                            keys.join(", ")
+                        }
+                    )))
+                }
+            },
+        }
+    }
+
     /// The log events a test context recorded, oldest first; empty for a context running in
     /// the host, whose logs went to the host.
     pub fn logs(&self) -> Vec<LogEntry> {
         match &self.sink {
-            Sink::Test(r) => r.borrow().logs.clone(),
+            Sink::Test(r, _) => r.borrow().logs.clone(),
             Sink::Host(_) => Vec::new(),
         }
     }
@@ -308,7 +419,7 @@ impl Context {
     /// an empty object for a context running in the host.
     pub fn metadata(&self) -> JsonValue {
         match &self.sink {
-            Sink::Test(r) => JsonValue::Object(r.borrow().metadata.clone()),
+            Sink::Test(r, _) => JsonValue::Object(r.borrow().metadata.clone()),
             Sink::Host(_) => JsonValue::Object(Vec::new()),
         }
     }
@@ -319,6 +430,7 @@ impl fmt::Debug for Context {
         f.debug_struct("Context")
             .field("kind", &self.kind)
             .field("name", &self.name)
+            .field("asset_key", &self.asset_key)
             .field("run_id", &self.run_id)
             .field("step_key", &self.step_key)
             .field("partition_key", &self.partition_key)
@@ -358,6 +470,39 @@ mod tests {
         );
         assert!(ctx.add_metadata_json("[1]").is_err());
         assert!(ctx.add_metadata_json("{").is_err());
+    }
+
+    #[test]
+    fn test_resources() {
+        let ctx = Context::for_test()
+            .with_resource("vars", |_| Err(Error::msg("replaced")))
+            .with_resource("vars", |req| {
+                let name = req.require_str("name")?;
+                JsonValue::parse(&format!(r#"{{"value": "v-{}", "found": true}}"#, name))
+            })
+            .with_resource("kv", |_| Ok(JsonValue::Null));
+        let resp = ctx
+            .resource("vars", r#"{"op": "get", "name": "X"}"#)
+            .unwrap();
+        assert_eq!(resp.get_str("value"), Some("v-X"));
+        assert_eq!(
+            ctx.resource("vars", r#"{"op": "get"}"#)
+                .unwrap_err()
+                .message(),
+            "the field \"name\" is required"
+        );
+        assert_eq!(
+            ctx.resource("files", "{}").unwrap_err().message(),
+            "resource \"files\": the test context has no such resource (it has: vars, kv); give one with Context::with_resource"
+        );
+        assert_eq!(
+            ctx.resource("vars", "{").unwrap_err().message(),
+            "resource \"vars\": the request: invalid JSON at byte 1: unexpected end of input"
+        );
+        assert_eq!(
+            Context::for_test().resource("x", JsonValue::Null).unwrap_err().message(),
+            "resource \"x\": the test context has no such resource (it has: none); give one with Context::with_resource"
+        );
     }
 
     #[test]

@@ -50,6 +50,23 @@ pub(crate) const RUN_RETRY: i32 = 2;
 /// The output of an asset.
 pub(crate) const OUTPUT_RESULT: &str = "result";
 
+/// The input through which a check receives its asset's value (ABI.md section 7.3).
+pub(crate) const INPUT_ASSET: &str = "asset";
+
+/// The longest dynamic mapping key (ABI.md section 4.4).
+pub(crate) const MAX_MAPPING_KEY: usize = 255;
+
+/// Whether `key` may be a dynamic mapping key: 1 to 255 characters matching `^[A-Za-z0-9_]+$`.
+pub(crate) fn valid_mapping_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= MAX_MAPPING_KEY
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+// `check_result` severities (ABI.md section 4.5).
+pub(crate) const SEVERITY_WARN: i32 = 0;
+pub(crate) const SEVERITY_ERROR: i32 = 1;
+
 /// Metadata entries the host sets itself; `metadata_add` refuses them (ABI.md section 4.4).
 pub(crate) const RESERVED_METADATA: [&str; 6] = [
     "rows",
@@ -168,6 +185,9 @@ pub(crate) trait HostApi {
     fn output_close(&self, handle: i32) -> i32;
     fn error_set(&self, message: &str) -> i32;
     fn metadata_add(&self, json: &str) -> i32;
+    fn check_result(&self, passed: bool, severity: i32) -> i32;
+    fn resource_call(&self, key: &str, request: &[u8]) -> i64;
+    fn response_read(&self, buf: &mut [u8]) -> i32;
     fn log(&self, level: Level, message: &str) -> i32;
     fn manifest_write(&self, json: &str) -> i32;
 }
@@ -256,15 +276,12 @@ mod wasm {
         #[link_name = "metadata_add"]
         fn wm_metadata_add(json: *const u8, len: usize) -> i32;
         #[link_name = "check_result"]
-        #[allow(dead_code)]
         fn wm_check_result(passed: i32, severity: i32) -> i32;
         #[link_name = "log"]
         fn wm_log(level: i32, ptr: *const u8, len: usize) -> i32;
         #[link_name = "resource_call"]
-        #[allow(dead_code)]
         fn wm_resource_call(key: *const u8, key_len: usize, req: *const u8, req_len: usize) -> i64;
         #[link_name = "response_read"]
-        #[allow(dead_code)]
         fn wm_response_read(buf: *mut u8, len: usize) -> i32;
         #[link_name = "manifest_write"]
         fn wm_manifest_write(ptr: *const u8, len: usize) -> i32;
@@ -335,6 +352,18 @@ mod wasm {
         fn metadata_add(&self, json: &str) -> i32 {
             // SAFETY: (ABI); `json` is borrowed for the call.
             unsafe { wm_metadata_add(json.as_ptr(), json.len()) }
+        }
+        fn check_result(&self, passed: bool, severity: i32) -> i32 {
+            // SAFETY: (ABI); integers only.
+            unsafe { wm_check_result(i32::from(passed), severity) }
+        }
+        fn resource_call(&self, key: &str, request: &[u8]) -> i64 {
+            // SAFETY: (ABI); `key` and `request` are borrowed for the call.
+            unsafe { wm_resource_call(key.as_ptr(), key.len(), request.as_ptr(), request.len()) }
+        }
+        fn response_read(&self, buf: &mut [u8]) -> i32 {
+            // SAFETY: (ABI); `buf` is exclusively borrowed for the call.
+            unsafe { wm_response_read(buf.as_mut_ptr(), buf.len()) }
         }
         fn log(&self, level: Level, message: &str) -> i32 {
             // SAFETY: (ABI); `message` is borrowed for the call.

@@ -36,13 +36,16 @@
 //! README for the Cargo.toml and the command.
 //!
 //! What a function can take and return is listed in [`value`]; [`Context`] gives the step's
-//! identity, run config, logging and metadata; [`arrow`] has the table types and the IPC
-//! codec; [`json`] reads and writes JSON.
+//! identity, run config, logging, metadata and resources; [`check`] registers asset checks,
+//! which return a [`CheckResult`]; [`op`] registers ops, whose outputs may be optional or
+//! [`Dynamic`] (fan-out); [`RetryPolicy`] says when a failed step runs again; [`arrow`] has
+//! the table types and the IPC codec; [`json`] reads and writes JSON.
 //!
 //! ## Errors and panics
 //!
 //! A function returns [`Result`]; `?` converts any `std::error::Error`. An error's message
-//! becomes the step's failure message unchanged, and [`Error::retry`] asks for a retry. A panic
+//! becomes the step's failure message unchanged, and [`Error::retry`] asks for a retry
+//! (`wasmorch_run` status 2), which the step's [`RetryPolicy`] honours. A panic
 //! also fails the step: the SDK's panic hook gives `panic: <message>` to the host and prints
 //! `panicked at <file:line:col>: <message>` on stderr before the module aborts.
 
@@ -52,21 +55,30 @@
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
 pub mod arrow;
+mod checks;
 mod context;
 mod error;
 mod host;
 pub mod json;
 mod manifest;
 mod registry;
+mod retry;
 mod run;
 pub mod value;
 
+pub use checks::{CheckResult, Severity};
 pub use context::{Context, LogEntry};
 pub use error::{Error, Result, ResultExt};
 pub use host::{Format, HostError, Level, ABI_VERSION};
 pub use json::JsonValue;
-pub use registry::{asset, op, AssetDef, Definition, Handler, Inputs, Module, OpDef, OpOutputs};
-pub use value::{BatchReader, Bytes, FromInput, InputStream, IntoOutput, Json, OutputStream};
+pub use registry::{
+    asset, check, op, AssetDef, CheckDef, CheckInputs, Definition, Handler, Inputs, Module, OpDef,
+    OpOutput, OpOutputs,
+};
+pub use retry::{Backoff, Jitter, RetryPolicy};
+pub use value::{
+    BatchReader, Bytes, Dynamic, FromInput, InputStream, IntoOutput, Json, OutputStream,
+};
 
 /// Everything an asset module usually needs: `use wasmorch::prelude::*;`.
 pub mod prelude {
@@ -77,21 +89,24 @@ pub mod prelude {
     };
     pub use crate::json::{JsonValue, Object};
     pub use crate::{
-        asset, bail, ensure, format_err, op, BatchReader, Bytes, Context, Error, Json, Level,
-        Module, Result, ResultExt,
+        asset, bail, check, ensure, format_err, op, Backoff, BatchReader, Bytes, CheckResult,
+        Context, Dynamic, Error, Jitter, Json, Level, Module, Result, ResultExt, RetryPolicy,
+        Severity,
     };
 }
 
-/// Defines the module's assets and ops and exports them to the host.
+/// Defines the module's assets, ops and checks and exports them to the host.
 ///
-/// Each entry is an [`asset`] or [`op`] expression, ended by `;`:
+/// Each entry is an [`asset`], [`op`] or [`check`] expression, ended by `;`:
 ///
 /// ```
 /// use wasmorch::prelude::*;
 /// # fn raw_orders(_: &mut Context) -> Result<Table> { unimplemented!() }
+/// # fn not_empty(_: &mut Context, t: Table) -> Result<CheckResult> { unimplemented!() }
 /// # fn split(_: &mut Context, t: Table) -> Result<(Table, Table)> { unimplemented!() }
 /// wasmorch::module! {
 ///     asset("raw_orders", raw_orders).group("orders");
+///     check("not_empty", "raw_orders", not_empty).blocking(true);
 ///     op("split", split).ins(&["orders"]).outs(&["big", "small"]);
 /// }
 /// # fn main() { assert!(wasmorch_module().problems().is_empty()); }
@@ -104,10 +119,10 @@ pub mod prelude {
 #[macro_export]
 macro_rules! module {
     ($($def:expr);* $(;)?) => {
-        /// Every asset and op of this module, as listed in `wasmorch::module!`.
+        /// Every asset, op and check of this module, as listed in `wasmorch::module!`.
         pub fn wasmorch_module() -> $crate::Module {
             #[allow(unused_imports)]
-            use $crate::{asset, op};
+            use $crate::{asset, check, op};
             let mut module = $crate::Module::new();
             $( module.add($def); )*
             module

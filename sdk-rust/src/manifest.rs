@@ -4,7 +4,7 @@
 use crate::arrow::Schema;
 use crate::host::{ABI_VERSION, SDK_NAME, SDK_VERSION};
 use crate::json::{quote, JsonValue, Object};
-use crate::registry::{AssetDef, Module, OpDef};
+use crate::registry::{AssetDef, CheckDef, Module, OpDef};
 
 /// `[a,b,...]` of already-encoded JSON values.
 fn array(items: impl IntoIterator<Item = String>) -> String {
@@ -84,6 +84,9 @@ fn asset_json(a: &AssetDef) -> String {
     if let Some(v) = &a.code_version {
         o = o.string("code_version", v);
     }
+    if let Some(r) = &a.retry_policy {
+        o = o.raw("retry_policy", &r.to_json());
+    }
     o.finish()
 }
 
@@ -95,23 +98,62 @@ fn op_json(op: &OpDef) -> String {
     if !op.tags.is_empty() {
         o = o.raw("tags", &tags(&op.tags));
     }
-    let io = |names: &[String], formats: &[crate::host::Format]| {
-        array(names.iter().zip(formats).map(|(n, f)| {
-            Object::new()
-                .string("name", n)
-                .string("format", f.name())
-                .finish()
-        }))
-    };
+    // `optional` and `dynamic` only when true; the host reads a missing flag as false.
     if !op.ins.is_empty() {
-        o = o.raw("ins", &io(&op.ins, &op.in_formats));
+        let ins = op
+            .ins
+            .iter()
+            .zip(op.in_formats.iter().zip(&op.in_optional))
+            .map(|(n, (f, optional))| {
+                let mut i = Object::new().string("name", n).string("format", f.name());
+                if *optional {
+                    i = i.bool("optional", true);
+                }
+                i.finish()
+            });
+        o = o.raw("ins", &array(ins));
     }
-    o = o.raw("outs", &io(&op.out_names(), &op.out_formats));
+    let outs = op.out_names();
+    let outs = outs.iter().zip(&op.out_specs).map(|(n, spec)| {
+        let mut out = Object::new()
+            .string("name", n)
+            .string("format", spec.format.name());
+        if spec.optional {
+            out = out.bool("optional", true);
+        }
+        if spec.dynamic {
+            out = out.bool("dynamic", true);
+        }
+        out.finish()
+    });
+    o = o.raw("outs", &array(outs));
     if let Some(c) = &op.config_schema {
         o = o.raw("config_schema", &compact(c));
     }
     if !op.resources.is_empty() {
         o = o.raw("resources", &string_array(&op.resources));
+    }
+    if let Some(r) = &op.retry_policy {
+        o = o.raw("retry_policy", &r.to_json());
+    }
+    o.finish()
+}
+
+fn check_json(c: &CheckDef) -> String {
+    let mut o = Object::new()
+        .string("name", &c.name)
+        .string("asset", &c.asset);
+    if let Some(d) = &c.description {
+        o = o.string("description", d);
+    }
+    if c.blocking {
+        o = o.bool("blocking", true);
+    }
+    if let Some(s) = &c.config_schema {
+        o = o.raw("config_schema", &compact(s));
+    }
+    if !c.resources.is_empty() {
+        o = o.raw("resources", &string_array(&c.resources));
     }
     o.finish()
 }
@@ -130,6 +172,9 @@ pub(crate) fn manifest_json(m: &Module) -> String {
     }
     if !m.ops.is_empty() {
         o = o.raw("ops", &array(m.ops.iter().map(op_json)));
+    }
+    if !m.checks.is_empty() {
+        o = o.raw("checks", &array(m.checks.iter().map(check_json)));
     }
     o.finish()
 }
@@ -197,6 +242,63 @@ mod tests {
         let got = m.manifest_json().unwrap();
         assert_eq!(got, want);
         // And it is valid JSON.
+        crate::json::JsonValue::parse(&got).unwrap();
+    }
+
+    fn is_ok(_: &mut Context, v: Bytes) -> Result<CheckResult> {
+        Ok(CheckResult::new(v.0 == b"ok"))
+    }
+
+    fn warns(_: &mut Context) -> Result<CheckResult> {
+        Ok(CheckResult::fail().with_severity(Severity::Warn))
+    }
+
+    fn fan_out(_: &mut Context, _n: Option<Json>) -> Result<(Dynamic<JsonValue>, Option<Bytes>)> {
+        Ok((Dynamic::new(), None))
+    }
+
+    #[test]
+    fn checks_retries_and_op_flags() {
+        let mut m = Module::new();
+        m.add(
+            asset("checked", |_: &mut Context| -> Result<Bytes> {
+                Ok(Bytes::default())
+            })
+            .retry_policy(RetryPolicy {
+                max_retries: 2,
+                delay_seconds: 0.5,
+                backoff: Backoff::Exponential,
+                jitter: Jitter::Full,
+            }),
+        )
+        .add(
+            op("fan_out", fan_out)
+                .ins(&["n"])
+                .outs(&["chunks", "extra"])
+                .resources(&["vars"])
+                .retry_policy(RetryPolicy::new(1)),
+        )
+        .add(
+            check("is_ok", "checked", is_ok)
+                .blocking(true)
+                .description("The value is ok.")
+                .config_schema(r#"{"type": "object"}"#)
+                .resources(&["vars"]),
+        )
+        .add(check("warns", "checked", warns).blocking(false));
+        let want = concat!(
+            r#"{"abi_version":1,"sdk":{"name":"wasmorch-rust","version":"0.1.0"},"#,
+            r#""assets":[{"key":"checked","output":{"format":"bytes"},"#,
+            r#""retry_policy":{"max_retries":2,"delay_seconds":0.5,"backoff":"exponential","jitter":"full"}}],"#,
+            r#""ops":[{"name":"fan_out","ins":[{"name":"n","format":"json","optional":true}],"#,
+            r#""outs":[{"name":"chunks","format":"json","dynamic":true},{"name":"extra","format":"bytes","optional":true}],"#,
+            r#""resources":["vars"],"retry_policy":{"max_retries":1}}],"#,
+            r#""checks":[{"name":"is_ok","asset":"checked","description":"The value is ok.","blocking":true,"#,
+            r#""config_schema":{"type":"object"},"resources":["vars"]},"#,
+            r#"{"name":"warns","asset":"checked"}]}"#,
+        );
+        let got = m.manifest_json().unwrap();
+        assert_eq!(got, want);
         crate::json::JsonValue::parse(&got).unwrap();
     }
 }

@@ -1,13 +1,15 @@
-//! Registering assets and ops: [`asset`], [`op`] and [`Module`].
+//! Registering assets, ops and checks: [`asset`], [`op`], [`check`] and [`Module`].
 
 use std::fmt;
 
 use crate::arrow::Schema;
+use crate::checks::CheckResult;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::host::{Format, OUTPUT_RESULT};
 use crate::json::JsonValue;
-use crate::value::{FromInput, InputStream, IntoOutput, OutputStream};
+use crate::retry::RetryPolicy;
+use crate::value::{Dynamic, FromInput, InputStream, IntoOutput, OutputStream};
 
 /// Why a step function did not produce its outputs.
 pub(crate) enum CallError {
@@ -17,9 +19,10 @@ pub(crate) enum CallError {
     Function(Error),
 }
 
-/// A step function with its inputs loaded and outputs type-erased.
-pub(crate) type StepFn =
-    Box<dyn Fn(&mut Context, Vec<InputStream>) -> Result<Vec<Box<dyn ErasedOutput>>, CallError>>;
+/// A step function with its inputs loaded (`None` for an input the step has no value for) and
+/// its result type-erased.
+pub(crate) type StepFn<O = Vec<OutValue>> =
+    Box<dyn Fn(&mut Context, Vec<Option<InputStream>>) -> Result<O, CallError>>;
 
 /// An output value whose type is erased; implemented for every [`IntoOutput`].
 #[doc(hidden)]
@@ -34,20 +37,45 @@ impl<T: IntoOutput> ErasedOutput for T {
     }
 }
 
+/// What a step writes to one of its outputs.
+#[doc(hidden)]
+pub enum OutValue {
+    /// One value, written under the output's name.
+    One(Box<dyn ErasedOutput>),
+    /// Nothing: an optional output left unwritten.
+    Absent,
+    /// A dynamic output's values, each written as `NAME[KEY]`.
+    Mapped(MappedValues),
+}
+
+/// The values of a dynamic output with their mapping keys, type-erased.
+#[doc(hidden)]
+pub type MappedValues = Box<dyn Iterator<Item = Result<(String, Box<dyn ErasedOutput>)>>>;
+
 /// The parameters of a step function after its [`Context`]: a tuple of [`FromInput`] types.
 /// Implemented for tuples of up to eight inputs.
 pub trait Inputs: Sized {
     /// The format of each input.
     #[doc(hidden)]
     fn formats() -> Vec<Format>;
+    /// Whether each input is optional (an `Option<T>` parameter).
+    #[doc(hidden)]
+    fn optional() -> Vec<bool>;
     /// Decodes every input; the error names the index of the one that failed.
     #[doc(hidden)]
-    fn load(streams: Vec<InputStream>) -> Result<Self, (usize, Error)>;
+    fn load(streams: Vec<Option<InputStream>>) -> Result<Self, (usize, Error)>;
 }
 
-/// A function that can be an asset or op: `Fn(&mut Context, I1, ..., In) -> Result<R>`, where
-/// each `Ii` is a [`FromInput`] type. Implemented for functions of up to eight inputs; `Args`
-/// is the tuple of input types and is inferred.
+/// The parameters of a check function after its [`Context`]: nothing, or the asset's value as
+/// one [`FromInput`] type.
+pub trait CheckInputs: Inputs {}
+
+impl CheckInputs for () {}
+impl<T: FromInput> CheckInputs for (T,) {}
+
+/// A function that can be an asset, op or check: `Fn(&mut Context, I1, ..., In) -> Result<R>`,
+/// where each `Ii` is a [`FromInput`] type. Implemented for functions of up to eight inputs;
+/// `Args` is the tuple of input types and is inferred.
 pub trait Handler<Args: Inputs>: 'static {
     /// What the function returns when it succeeds.
     type Output;
@@ -56,23 +84,88 @@ pub trait Handler<Args: Inputs>: 'static {
     fn call(&self, ctx: &mut Context, args: Args) -> Result<Self::Output>;
 }
 
-/// What an op function returns: one [`IntoOutput`] value for an op with one output, or a tuple
-/// of two to six of them, one per output named with [`OpDef::outs`], in order.
-pub trait OpOutputs: 'static {
-    /// The format of each output.
+/// One output of an op: an [`IntoOutput`] value, `Option` of one (an optional output, left
+/// unwritten when `None`), or [`Dynamic`] (a fan-out output, written once per mapping key).
+pub trait OpOutput: 'static {
+    /// The format the value travels as.
     #[doc(hidden)]
-    fn formats() -> Vec<Format>;
-    /// The values, one per output.
+    const FORMAT: Format;
+    /// Whether the output may be left unwritten (`optional` in the manifest).
     #[doc(hidden)]
-    fn into_outputs(self) -> Vec<Box<dyn ErasedOutput>>;
+    const OPTIONAL: bool = false;
+    /// Whether the output is written once per mapping key (`dynamic` in the manifest).
+    #[doc(hidden)]
+    const DYNAMIC: bool = false;
+    /// The value, type-erased.
+    #[doc(hidden)]
+    fn into_out_value(self) -> OutValue;
 }
 
-impl<T: IntoOutput> OpOutputs for T {
-    fn formats() -> Vec<Format> {
-        vec![T::FORMAT]
+impl<T: IntoOutput> OpOutput for T {
+    const FORMAT: Format = T::FORMAT;
+    fn into_out_value(self) -> OutValue {
+        OutValue::One(Box::new(self))
     }
-    fn into_outputs(self) -> Vec<Box<dyn ErasedOutput>> {
-        vec![Box::new(self)]
+}
+
+impl<T: IntoOutput> OpOutput for Option<T> {
+    const FORMAT: Format = T::FORMAT;
+    const OPTIONAL: bool = true;
+    fn into_out_value(self) -> OutValue {
+        match self {
+            Some(v) => OutValue::One(Box::new(v)),
+            None => OutValue::Absent,
+        }
+    }
+}
+
+impl<T: IntoOutput> OpOutput for Dynamic<T> {
+    const FORMAT: Format = T::FORMAT;
+    const DYNAMIC: bool = true;
+    fn into_out_value(self) -> OutValue {
+        OutValue::Mapped(Box::new(self.into_items().map(|item| {
+            item.map(|(k, v)| (k, Box::new(v) as Box<dyn ErasedOutput>))
+        })))
+    }
+}
+
+/// How an op output is declared: its format and flags.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutSpec {
+    /// The format.
+    pub format: Format,
+    /// `optional` in the manifest.
+    pub optional: bool,
+    /// `dynamic` in the manifest.
+    pub dynamic: bool,
+}
+
+fn out_spec<T: OpOutput>() -> OutSpec {
+    OutSpec {
+        format: T::FORMAT,
+        optional: T::OPTIONAL,
+        dynamic: T::DYNAMIC,
+    }
+}
+
+/// What an op function returns: one [`OpOutput`] value for an op with one output, or a tuple
+/// of two to six of them, one per output named with [`OpDef::outs`], in order.
+pub trait OpOutputs: 'static {
+    /// The declaration of each output.
+    #[doc(hidden)]
+    fn specs() -> Vec<OutSpec>;
+    /// The values, one per output.
+    #[doc(hidden)]
+    fn into_outputs(self) -> Vec<OutValue>;
+}
+
+impl<T: OpOutput> OpOutputs for T {
+    fn specs() -> Vec<OutSpec> {
+        vec![out_spec::<T>()]
+    }
+    fn into_outputs(self) -> Vec<OutValue> {
+        vec![self.into_out_value()]
     }
 }
 
@@ -82,12 +175,19 @@ macro_rules! tuples {
             fn formats() -> Vec<Format> {
                 vec![$($t::FORMAT),*]
             }
+            fn optional() -> Vec<bool> {
+                vec![$($t::OPTIONAL),*]
+            }
             #[allow(unused_variables, unused_mut)]
-            fn load(streams: Vec<InputStream>) -> Result<Self, (usize, Error)> {
+            fn load(streams: Vec<Option<InputStream>>) -> Result<Self, (usize, Error)> {
                 let mut streams = streams.into_iter().enumerate();
                 Ok(($({
                     let (i, s) = streams.next().expect("one stream per input");
-                    $t::from_input(s).map_err(|e| (i, e))?
+                    match s {
+                        Some(s) => $t::from_input(s),
+                        None => $t::from_absent(),
+                    }
+                    .map_err(|e| (i, e))?
                 },)*))
             }
         }
@@ -118,13 +218,13 @@ tuples! {
 
 macro_rules! op_tuples {
     ($(($($t:ident $v:ident),*);)*) => {$(
-        impl<$($t: IntoOutput),*> OpOutputs for ($($t,)*) {
-            fn formats() -> Vec<Format> {
-                vec![$($t::FORMAT),*]
+        impl<$($t: OpOutput),*> OpOutputs for ($($t,)*) {
+            fn specs() -> Vec<OutSpec> {
+                vec![$(out_spec::<$t>()),*]
             }
-            fn into_outputs(self) -> Vec<Box<dyn ErasedOutput>> {
+            fn into_outputs(self) -> Vec<OutValue> {
                 let ($($v,)*) = self;
-                vec![$(Box::new($v)),*]
+                vec![$($v.into_out_value()),*]
             }
         }
     )*};
@@ -160,7 +260,9 @@ pub struct AssetDef {
     pub(crate) resources: Vec<String>,
     pub(crate) io_manager: Option<String>,
     pub(crate) code_version: Option<String>,
+    pub(crate) retry_policy: Option<RetryPolicy>,
     pub(crate) in_formats: Vec<Format>,
+    pub(crate) in_optional: Vec<bool>,
     pub(crate) out_format: Format,
     pub(crate) run: StepFn,
 }
@@ -205,17 +307,19 @@ where
         resources: Vec::new(),
         io_manager: None,
         code_version: None,
+        retry_policy: None,
         in_formats: Args::formats(),
+        in_optional: Args::optional(),
         out_format: <F::Output as IntoOutput>::FORMAT,
-        run: erase(f, |r: F::Output| vec![Box::new(r) as Box<dyn ErasedOutput>]),
+        run: erase(f, |r: F::Output| vec![OutValue::One(Box::new(r))]),
     }
 }
 
-fn erase<F, Args, O>(f: F, outputs: O) -> StepFn
+fn erase<F, Args, O, R>(f: F, outputs: O) -> StepFn<R>
 where
     Args: Inputs,
     F: Handler<Args>,
-    O: Fn(F::Output) -> Vec<Box<dyn ErasedOutput>> + 'static,
+    O: Fn(F::Output) -> R + 'static,
 {
     Box::new(move |ctx, streams| {
         let args = Args::load(streams).map_err(|(i, e)| CallError::Input(i, e))?;
@@ -311,6 +415,13 @@ impl AssetDef {
         self
     }
 
+    /// Gives the asset a retry policy: the host runs a failed step again, up to
+    /// `max_retries` times. See [`RetryPolicy`].
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry_policy = Some(policy);
+        self
+    }
+
     /// The asset key.
     pub fn key(&self) -> &str {
         &self.key
@@ -371,6 +482,15 @@ impl AssetDef {
                 }
             ));
         }
+        for (input, optional) in self.ins.iter().zip(&self.in_optional) {
+            if *optional {
+                add(format!(
+                    "input \"{}\": an asset's inputs are never optional, so its parameter \
+                     cannot be an Option; take the value itself",
+                    input.name
+                ));
+            }
+        }
         for d in &self.deps {
             if !valid_key(d) {
                 add(format!("deps: invalid asset key \"{}\": {}", d, KEY_RULE));
@@ -401,6 +521,9 @@ impl AssetDef {
                 add(format!("invalid IO manager key \"{}\" ({})", m, NAME_RULE));
             }
         }
+        if let Some(r) = &self.retry_policy {
+            r.problems().into_iter().for_each(&mut add);
+        }
         p
     }
 }
@@ -424,8 +547,10 @@ pub struct OpDef {
     pub(crate) outs: Option<Vec<String>>,
     pub(crate) config_schema: Option<String>,
     pub(crate) resources: Vec<String>,
+    pub(crate) retry_policy: Option<RetryPolicy>,
     pub(crate) in_formats: Vec<Format>,
-    pub(crate) out_formats: Vec<Format>,
+    pub(crate) in_optional: Vec<bool>,
+    pub(crate) out_specs: Vec<OutSpec>,
     pub(crate) run: StepFn,
 }
 
@@ -433,8 +558,16 @@ pub struct OpDef {
 /// which graphs and jobs wire together by name (ABI.md section 7.2).
 ///
 /// `f` takes `&mut Context` and one parameter per input named with [`ins`](OpDef::ins), and
-/// returns one value per output named with [`outs`](OpDef::outs): a single [`IntoOutput`]
-/// value, or a tuple of them. Every output is written when `f` succeeds.
+/// returns one value per output named with [`outs`](OpDef::outs): a single [`OpOutput`]
+/// value, or a tuple of them. Every output is written when `f` succeeds. The types decide the
+/// manifest's declarations:
+///
+/// | parameter or result | declared as |
+/// |---|---|
+/// | `T` ([`FromInput`] / [`IntoOutput`]) | an input or output of `T`'s format |
+/// | `Option<T>` parameter | an `optional` input: `None` when the step has no value for it |
+/// | `Option<T>` result | an `optional` output: `None` leaves it unwritten |
+/// | [`Dynamic<T>`] result | a `dynamic` (fan-out) output, written once per mapping key |
 ///
 /// ```
 /// use wasmorch::prelude::*;
@@ -461,8 +594,10 @@ where
         outs: None,
         config_schema: None,
         resources: Vec::new(),
+        retry_policy: None,
         in_formats: Args::formats(),
-        out_formats: <F::Output as OpOutputs>::formats(),
+        in_optional: Args::optional(),
+        out_specs: <F::Output as OpOutputs>::specs(),
         run: erase(f, OpOutputs::into_outputs),
     }
 }
@@ -502,9 +637,15 @@ impl OpDef {
         self
     }
 
-    /// Declares the resource keys the op needs.
+    /// Declares the resource keys the op needs; the workspace must grant them.
     pub fn resources(mut self, keys: &[&str]) -> Self {
         self.resources.extend(strings(keys));
+        self
+    }
+
+    /// Gives the op a retry policy; see [`RetryPolicy`].
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry_policy = Some(policy);
         self
     }
 
@@ -544,11 +685,11 @@ impl OpDef {
                 self.ins.len()
             ));
         }
-        if outs.len() != self.out_formats.len() {
+        if outs.len() != self.out_specs.len() {
             add(format!(
                 "the function returns {} value{}, but the op has {} output{} ({})",
-                self.out_formats.len(),
-                plural(self.out_formats.len(), "", "s"),
+                self.out_specs.len(),
+                plural(self.out_specs.len(), "", "s"),
                 outs.len(),
                 plural(outs.len(), "", "s"),
                 outs.join(", ")
@@ -562,6 +703,9 @@ impl OpDef {
             add(problem);
         }
         resource_problems(&self.resources, &mut add);
+        if let Some(r) = &self.retry_policy {
+            r.problems().into_iter().for_each(&mut add);
+        }
         p
     }
 }
@@ -576,13 +720,180 @@ impl fmt::Debug for OpDef {
     }
 }
 
-/// An asset or op definition, for [`Module::add`].
+/// A registered asset check, built with [`check`] and its builder methods.
+pub struct CheckDef {
+    pub(crate) name: String,
+    pub(crate) asset: String,
+    pub(crate) description: Option<String>,
+    pub(crate) blocking: bool,
+    pub(crate) config_schema: Option<String>,
+    pub(crate) resources: Vec<String>,
+    /// The format of the asset's value, if the function takes it, and whether it is an
+    /// `Option`.
+    pub(crate) in_format: Option<(Format, bool)>,
+    pub(crate) run: StepFn<CheckResult>,
+}
+
+/// Registers `f` as the asset check `name` on the asset `asset_key` (ABI.md section 7.3).
+///
+/// The host runs the check right after the asset materializes, in the same run, and records
+/// every evaluation. `f` takes `&mut Context` and, optionally, the asset's value as one
+/// parameter of any [`FromInput`] type that matches the asset's format (the value arrives as
+/// input `asset`), and returns a [`CheckResult`]. A [blocking](CheckDef::blocking) check whose
+/// evaluation fails with severity `ERROR` fails the asset's step and skips everything
+/// downstream. An `Err` is an evaluation that failed to run; the host records it as a failed
+/// `ERROR` evaluation.
+///
+/// The asset may be defined by another module of the workspace; a check on an asset of this
+/// module is also checked against it (the value's format).
+///
+/// ```
+/// use wasmorch::prelude::*;
+/// fn orders(_ctx: &mut Context) -> Result<Bytes> {
+///     Ok(Bytes::from("ok"))
+/// }
+/// /// The value is `ok`.
+/// fn is_ok(_ctx: &mut Context, value: Bytes) -> Result<CheckResult> {
+///     Ok(CheckResult::new(value.0 == b"ok")
+///         .with_metadata(Object::new().int("length", value.0.len() as i64)))
+/// }
+/// let mut module = Module::new();
+/// module
+///     .add(asset("orders", orders))
+///     .add(check("is_ok", "orders", is_ok).blocking(true).description("The value is ok."));
+/// assert!(module.manifest_json().unwrap().contains(
+///     r#""checks":[{"name":"is_ok","asset":"orders","description":"The value is ok.","blocking":true}]"#
+/// ));
+/// ```
+pub fn check<F, Args>(name: &str, asset_key: &str, f: F) -> CheckDef
+where
+    Args: CheckInputs,
+    F: Handler<Args, Output = CheckResult>,
+{
+    CheckDef {
+        name: name.to_string(),
+        asset: asset_key.to_string(),
+        description: None,
+        blocking: false,
+        config_schema: None,
+        resources: Vec::new(),
+        in_format: Args::formats().into_iter().zip(Args::optional()).next(),
+        run: erase(f, |r| r),
+    }
+}
+
+impl CheckDef {
+    /// Makes a failed `ERROR` evaluation stop the steps downstream of the asset.
+    pub fn blocking(mut self, blocking: bool) -> Self {
+        self.blocking = blocking;
+        self
+    }
+
+    /// Sets the human-readable description.
+    pub fn description(mut self, text: &str) -> Self {
+        self.description = Some(text.to_string());
+        self
+    }
+
+    /// Declares the JSON Schema (an object) of the check's run config.
+    pub fn config_schema(mut self, json_schema: &str) -> Self {
+        self.config_schema = Some(json_schema.to_string());
+        self
+    }
+
+    /// Declares the resource keys the check needs; the workspace must grant them.
+    pub fn resources(mut self, keys: &[&str]) -> Self {
+        self.resources.extend(strings(keys));
+        self
+    }
+
+    /// The check's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The key of the asset it checks.
+    pub fn asset_key(&self) -> &str {
+        &self.asset
+    }
+
+    /// The problems with this registration, each prefixed `check "name" on asset "key": `;
+    /// `asset` is the checked asset when this module defines it.
+    fn problems(&self, asset: Option<&AssetDef>) -> Vec<String> {
+        let mut p = Vec::new();
+        let mut add = |msg: String| {
+            p.push(format!(
+                "check \"{}\" on asset \"{}\": {}",
+                self.name, self.asset, msg
+            ))
+        };
+        if !valid_name(&self.name) {
+            add(format!(
+                "invalid check name \"{}\" ({})",
+                self.name, NAME_RULE
+            ));
+        }
+        if !valid_key(&self.asset) {
+            add(format!(
+                "invalid asset key \"{}\": {}",
+                self.asset, KEY_RULE
+            ));
+        }
+        if let Some((format, optional)) = self.in_format {
+            if optional {
+                add(
+                    "the asset's value is always there, so the parameter cannot be an Option; \
+                     take the value itself"
+                        .to_string(),
+                );
+            }
+            if let Some(a) = asset {
+                if a.out_format != format {
+                    add(format!(
+                        "the function takes the asset's value as {}, but the asset's result \
+                         travels as {}",
+                        format, a.out_format
+                    ));
+                }
+            }
+        }
+        if let Some(problem) = self
+            .config_schema
+            .as_deref()
+            .and_then(config_schema_problem)
+        {
+            add(problem);
+        }
+        resource_problems(&self.resources, &mut add);
+        p
+    }
+}
+
+impl fmt::Debug for CheckDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CheckDef")
+            .field("name", &self.name)
+            .field("asset", &self.asset)
+            .field("blocking", &self.blocking)
+            .finish()
+    }
+}
+
+/// An asset, op or check definition, for [`Module::add`].
 #[derive(Debug)]
 pub enum Definition {
     /// An asset.
     Asset(AssetDef),
     /// An op.
     Op(OpDef),
+    /// An asset check.
+    Check(CheckDef),
+}
+
+impl From<CheckDef> for Definition {
+    fn from(d: CheckDef) -> Self {
+        Definition::Check(d)
+    }
 }
 
 impl From<AssetDef> for Definition {
@@ -603,6 +914,7 @@ impl From<OpDef> for Definition {
 pub struct Module {
     pub(crate) assets: Vec<AssetDef>,
     pub(crate) ops: Vec<OpDef>,
+    pub(crate) checks: Vec<CheckDef>,
 }
 
 impl Module {
@@ -611,11 +923,12 @@ impl Module {
         Module::default()
     }
 
-    /// Adds an asset or op.
+    /// Adds an asset, op or check.
     pub fn add(&mut self, def: impl Into<Definition>) -> &mut Self {
         match def.into() {
             Definition::Asset(a) => self.assets.push(a),
             Definition::Op(o) => self.ops.push(o),
+            Definition::Check(c) => self.checks.push(c),
         }
         self
     }
@@ -630,13 +943,19 @@ impl Module {
         &self.ops
     }
 
+    /// The registered asset checks.
+    pub fn checks(&self) -> &[CheckDef] {
+        &self.checks
+    }
+
     /// Every problem with the registrations, in registration order; empty when the module is
     /// valid.
     pub fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();
-        if self.assets.is_empty() && self.ops.is_empty() {
+        if self.assets.is_empty() && self.ops.is_empty() && self.checks.is_empty() {
             p.push(
-                "the module registers no assets or ops; list them in wasmorch::module!".to_string(),
+                "the module registers no assets, ops or checks; list them in wasmorch::module!"
+                    .to_string(),
             );
         }
         for (i, a) in self.assets.iter().enumerate() {
@@ -659,6 +978,19 @@ impl Module {
                 ));
             }
         }
+        for (i, c) in self.checks.iter().enumerate() {
+            p.extend(c.problems(self.find_asset(&c.asset)));
+            if self.checks[..i]
+                .iter()
+                .any(|d| d.name == c.name && d.asset == c.asset)
+            {
+                p.push(format!(
+                    "check \"{}\" on asset \"{}\": the check is registered twice; a check's \
+                     name must be unique per asset",
+                    c.name, c.asset
+                ));
+            }
+        }
         p
     }
 
@@ -678,6 +1010,18 @@ impl Module {
 
     pub(crate) fn find_op(&self, name: &str) -> Option<&OpDef> {
         self.ops.iter().find(|o| o.name == name)
+    }
+
+    /// The check `name`: on `asset_key` when that is given, else the only check of that name.
+    pub(crate) fn find_check(&self, name: &str, asset_key: &str) -> Option<&CheckDef> {
+        let mut named = self
+            .checks
+            .iter()
+            .filter(|c| c.name == name && (asset_key.is_empty() || c.asset == asset_key));
+        match (named.next(), named.next()) {
+            (Some(c), None) => Some(c),
+            _ => None,
+        }
     }
 }
 
@@ -735,6 +1079,7 @@ mod tests {
     use super::*;
     use crate::arrow::Table;
     use crate::value::{BatchReader, Bytes, Json};
+    use crate::Dynamic;
 
     fn two(_: &mut Context, _a: Table, _b: Json) -> Result<Bytes> {
         Ok(Bytes::default())
@@ -814,7 +1159,144 @@ mod tests {
             .contains("; op \"o\""));
         assert_eq!(
             Module::new().problems(),
-            vec!["the module registers no assets or ops; list them in wasmorch::module!"]
+            vec!["the module registers no assets, ops or checks; list them in wasmorch::module!"]
+        );
+    }
+
+    fn bytes_asset(_: &mut Context) -> Result<Bytes> {
+        Ok(Bytes::from("ok"))
+    }
+
+    fn check_bytes(_: &mut Context, v: Bytes) -> Result<CheckResult> {
+        Ok(CheckResult::new(v.0 == b"ok"))
+    }
+
+    fn check_json(_: &mut Context, _v: JsonValue) -> Result<CheckResult> {
+        Ok(CheckResult::pass())
+    }
+
+    fn check_nothing(_: &mut Context) -> Result<CheckResult> {
+        Ok(CheckResult::fail().with_severity(crate::Severity::Warn))
+    }
+
+    fn check_optional(_: &mut Context, _v: Option<Bytes>) -> Result<CheckResult> {
+        Ok(CheckResult::pass())
+    }
+
+    #[test]
+    fn checks_take_zero_or_one_input() {
+        let c = check("is_ok", "checked", check_bytes);
+        assert_eq!(c.in_format, Some((Format::Bytes, false)));
+        assert_eq!(check("warns", "checked", check_nothing).in_format, None);
+        assert_eq!(
+            check("o", "checked", check_optional).in_format,
+            Some((Format::Bytes, true))
+        );
+        assert_eq!((c.name(), c.asset_key()), ("is_ok", "checked"));
+    }
+
+    #[test]
+    fn bad_check_registrations() {
+        let mut m = Module::new();
+        m.add(asset("checked", bytes_asset))
+            .add(check("is_ok", "checked", check_bytes).blocking(true))
+            .add(check("is_ok", "checked", check_bytes))
+            .add(check("is_ok", "other/asset", check_bytes))
+            .add(check("as_json", "checked", check_json))
+            .add(check("maybe", "checked", check_optional))
+            .add(check("bad-name", "not a key", check_nothing))
+            .add(
+                check("cfg", "checked", check_nothing)
+                    .config_schema("1")
+                    .resources(&["a b"]),
+            );
+        assert_eq!(
+            m.problems(),
+            vec![
+                "check \"is_ok\" on asset \"checked\": the check is registered twice; a check's name must be unique per asset",
+                "check \"as_json\" on asset \"checked\": the function takes the asset's value as json, but the asset's result travels as bytes",
+                "check \"maybe\" on asset \"checked\": the asset's value is always there, so the parameter cannot be an Option; take the value itself",
+                "check \"bad-name\" on asset \"not a key\": invalid check name \"bad-name\" (want [A-Za-z_][A-Za-z0-9_]*)",
+                "check \"bad-name\" on asset \"not a key\": invalid asset key \"not a key\": an asset key is one or more components matching [A-Za-z0-9_][A-Za-z0-9_-]* joined by \"/\", such as \"orders/raw\"",
+                "check \"cfg\" on asset \"checked\": config schema: a config schema must be a JSON object, got number",
+                "check \"cfg\" on asset \"checked\": invalid resource key \"a b\" (want [A-Za-z_][A-Za-z0-9_]*)",
+            ]
+        );
+        // A check on an asset of another module is allowed; only this module's assets are
+        // checked for the value's format. A module of checks alone is valid.
+        let mut only = Module::new();
+        only.add(check("is_ok", "elsewhere/asset", check_json));
+        assert!(only.problems().is_empty(), "{:?}", only.problems());
+        assert!(only.find_check("is_ok", "").is_some());
+        assert!(only.find_check("is_ok", "elsewhere/asset").is_some());
+        assert!(only.find_check("is_ok", "x").is_none());
+        // Two checks of one name on different assets need the asset to tell them apart.
+        let mut two = Module::new();
+        two.add(check("c", "a", check_nothing))
+            .add(check("c", "b", check_nothing));
+        assert!(two.problems().is_empty());
+        assert!(two.find_check("c", "").is_none());
+        assert_eq!(two.find_check("c", "b").unwrap().asset_key(), "b");
+    }
+
+    fn optional_in(_: &mut Context, _a: Option<Json>) -> Result<Bytes> {
+        Ok(Bytes::default())
+    }
+
+    fn fan(_: &mut Context, _a: Option<Table>) -> Result<(Dynamic<Json>, Option<Bytes>, Bytes)> {
+        Ok((Dynamic::new(), None, Bytes::default()))
+    }
+
+    #[test]
+    fn op_declarations_come_from_the_types() {
+        let o = op("fan", fan)
+            .ins(&["maybe"])
+            .outs(&["parts", "extra", "n"]);
+        assert_eq!(o.in_optional, vec![true]);
+        assert_eq!(
+            o.out_specs,
+            vec![
+                OutSpec {
+                    format: Format::Json,
+                    optional: false,
+                    dynamic: true
+                },
+                OutSpec {
+                    format: Format::Bytes,
+                    optional: true,
+                    dynamic: false
+                },
+                OutSpec {
+                    format: Format::Bytes,
+                    optional: false,
+                    dynamic: false
+                },
+            ]
+        );
+        let mut m = Module::new();
+        m.add(o);
+        assert!(m.problems().is_empty(), "{:?}", m.problems());
+    }
+
+    #[test]
+    fn bad_optional_and_retry_registrations() {
+        let bad_retry = RetryPolicy {
+            max_retries: 1000,
+            ..RetryPolicy::default()
+        };
+        let mut m = Module::new();
+        m.add(asset("a", optional_in).ins(&["up"]).retry_policy(bad_retry))
+            .add(op("o", optional_in).ins(&["x"]).retry_policy(RetryPolicy {
+                delay_seconds: -0.5,
+                ..RetryPolicy::default()
+            }));
+        assert_eq!(
+            m.problems(),
+            vec![
+                "asset \"a\": input \"up\": an asset's inputs are never optional, so its parameter cannot be an Option; take the value itself",
+                "asset \"a\": retry policy: max_retries 1000 is out of range (0..100)",
+                "op \"o\": retry policy: delay_seconds must be a finite number of seconds, not negative; got -0.5",
+            ]
         );
     }
 }

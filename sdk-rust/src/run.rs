@@ -1,15 +1,19 @@
 //! `wasmorch_manifest` and `wasmorch_run` without the wasm calling convention: the dispatcher
 //! that reads the invocation, opens inputs, calls the function and writes its outputs.
 
+use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::rc::Rc;
 
 use crate::context::{Context, StepInfo};
 use crate::error::{Error, Result};
-use crate::host::{Format, HostApi, Level, OUTPUT_RESULT, RUN_FAILURE, RUN_RETRY, RUN_SUCCESS};
+use crate::host::{
+    Format, HostApi, Level, ERR_NOT_FOUND, INPUT_ASSET, OUTPUT_RESULT, RUN_FAILURE, RUN_RETRY,
+    RUN_SUCCESS,
+};
 use crate::json::JsonValue;
-use crate::registry::{CallError, ErasedOutput, Module, StepFn};
-use crate::value::{InputStream, OutputStream};
+use crate::registry::{CallError, ErasedOutput, Module, OutValue, StepFn};
+use crate::value::{mapping_key_problem, InputStream, OutputStream};
 
 /// Runs `wasmorch_manifest`: hands the manifest to the host and returns 0, or reports every
 /// registration problem (each as an ERROR log line, all of them through `error_set`) and
@@ -79,14 +83,15 @@ fn step(module: &Module, host: &Rc<dyn HostApi>) -> Result<()> {
                     list(&keys)
                 ))
             })?;
-            let ins: Vec<(&str, Format)> = a
+            let ins: Vec<InputDecl> = a
                 .ins
                 .iter()
-                .map(|i| i.name.as_str())
-                .zip(a.in_formats.iter().copied())
+                .zip(&a.in_formats)
+                .map(|(i, f)| (i.name.as_str(), *f, false))
                 .collect();
             let outs = [(OUTPUT_RESULT.to_string(), a.out_format)];
-            call(host, "asset", info, &ins, &outs, &a.run)
+            let values = call_fn(host, "asset", info, &ins, &a.run)?;
+            write_outputs(host, "asset", &name, &outs, values)
         }
         "op" => {
             let o = module.find_op(&name).ok_or_else(|| {
@@ -97,21 +102,62 @@ fn step(module: &Module, host: &Rc<dyn HostApi>) -> Result<()> {
                     list(&names)
                 ))
             })?;
-            let ins: Vec<(&str, Format)> = o
+            let ins: Vec<InputDecl> = o
                 .ins
                 .iter()
-                .map(String::as_str)
-                .zip(o.in_formats.iter().copied())
+                .zip(o.in_formats.iter().zip(&o.in_optional))
+                .map(|(n, (f, optional))| (n.as_str(), *f, *optional))
                 .collect();
             let outs: Vec<(String, Format)> = o
                 .out_names()
                 .into_iter()
-                .zip(o.out_formats.iter().copied())
+                .zip(o.out_specs.iter().map(|s| s.format))
                 .collect();
-            call(host, "op", info, &ins, &outs, &o.run)
+            let values = call_fn(host, "op", info, &ins, &o.run)?;
+            write_outputs(host, "op", &name, &outs, values)
+        }
+        "check" => {
+            let asset = info.checked_asset.clone();
+            let c = module.find_check(&name, &asset).ok_or_else(|| {
+                let names: Vec<String> = module
+                    .checks
+                    .iter()
+                    .map(|c| format!("{} on {}", c.name, c.asset))
+                    .collect();
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                Error::msg(format!(
+                    "wasmorch: this module defines no check \"{}\"{} (it defines: {})",
+                    name,
+                    if asset.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" on asset \"{}\"", asset)
+                    },
+                    list(&names)
+                ))
+            })?;
+            let ins: Vec<InputDecl> = c
+                .in_format
+                .iter()
+                .map(|(f, optional)| (INPUT_ASSET, *f, *optional))
+                .collect();
+            let what = format!("check \"{}\" on asset \"{}\"", c.name, c.asset);
+            let mut ctx = Context::for_step(info, Rc::clone(host));
+            let result = call_with(host, &what, &mut ctx, &ins, &c.run)?;
+            if let Some(js) = result.metadata_json().map_err(|e| e.context(&what))? {
+                ctx.add_metadata_json(&js)
+                    .map_err(|e| e.context(format!("{}: metadata", what)))?;
+            }
+            host.check(
+                "check_result",
+                host.check_result(result.passed(), result.severity().code()),
+            )
+            .map_err(|e| Error::from(e).context(&what))?;
+            Ok(())
         }
         kind => Err(Error::msg(format!(
-            "wasmorch: the invocation is for {} \"{}\", but the Rust SDK runs assets and ops only",
+            "wasmorch: the invocation is for {} \"{}\", but the Rust SDK runs assets, ops and \
+             checks only",
             kind, name
         ))),
     }
@@ -125,34 +171,76 @@ fn list(names: &[&str]) -> String {
     }
 }
 
-/// Opens the inputs, calls the function, and writes and closes every output.
-fn call(
+/// An input as the dispatcher opens it: name, format, and whether it may be missing.
+type InputDecl<'a> = (&'a str, Format, bool);
+
+/// Opens the inputs and calls the function in a fresh context.
+fn call_fn<O>(
     host: &Rc<dyn HostApi>,
     kind: &str,
     info: StepInfo,
-    ins: &[(&str, Format)],
-    outs: &[(String, Format)],
-    run: &StepFn,
-) -> Result<()> {
-    let name = info.name.clone();
+    ins: &[InputDecl],
+    run: &StepFn<O>,
+) -> Result<O> {
+    let what = format!("{} \"{}\"", kind, info.name);
+    let mut ctx = Context::for_step(info, Rc::clone(host));
+    call_with(host, &what, &mut ctx, ins, run)
+}
+
+/// Opens the inputs (an optional one the step has no value for is `None`) and calls the
+/// function. `what` names the step in errors, such as `asset "x"`.
+fn call_with<O>(
+    host: &Rc<dyn HostApi>,
+    what: &str,
+    ctx: &mut Context,
+    ins: &[InputDecl],
+    run: &StepFn<O>,
+) -> Result<O> {
     let mut streams = Vec::with_capacity(ins.len());
-    for (input, format) in ins {
+    for (input, format, optional) in ins {
         streams.push(
-            open_input(host, input, *format)
-                .map_err(|e| e.context(format!("{} \"{}\": input \"{}\"", kind, name, input)))?,
+            open_input(host, input, *format, *optional)
+                .map_err(|e| e.context(format!("{}: input \"{}\"", what, input)))?,
         );
     }
-    let mut ctx = Context::for_step(info, Rc::clone(host));
-    let values = match run(&mut ctx, streams) {
-        Ok(v) => v,
-        Err(CallError::Input(i, e)) => {
-            return Err(e.context(format!("{} \"{}\": input \"{}\"", kind, name, ins[i].0)))
-        }
-        Err(CallError::Function(e)) => return Err(e),
-    };
+    match run(ctx, streams) {
+        Ok(v) => Ok(v),
+        Err(CallError::Input(i, e)) => Err(e.context(format!("{}: input \"{}\"", what, ins[i].0))),
+        Err(CallError::Function(e)) => Err(e),
+    }
+}
+
+/// Writes and closes every output: a value under its name, nothing for an absent optional
+/// output, and each value of a dynamic output as `NAME[KEY]`, in order.
+fn write_outputs(
+    host: &Rc<dyn HostApi>,
+    kind: &str,
+    name: &str,
+    outs: &[(String, Format)],
+    values: Vec<OutValue>,
+) -> Result<()> {
     for ((output, format), value) in outs.iter().zip(values) {
-        write_output(host, output, *format, value)
-            .map_err(|e| e.context(format!("{} \"{}\": output \"{}\"", kind, name, output)))?;
+        let what = || format!("{} \"{}\": output \"{}\"", kind, name, output);
+        match value {
+            OutValue::One(v) => {
+                write_output(host, output, *format, v).map_err(|e| e.context(what()))?
+            }
+            OutValue::Absent => {}
+            OutValue::Mapped(items) => {
+                let mut written: HashSet<String> = HashSet::new();
+                for item in items {
+                    let (key, v) = item.map_err(|e| e.context(what()))?;
+                    if let Some(e) = mapping_key_problem(&key, written.contains(&key)) {
+                        return Err(e.context(what()));
+                    }
+                    let mapped = format!("{}[{}]", output, key);
+                    write_output(host, &mapped, *format, v).map_err(|e| {
+                        e.context(format!("{} \"{}\": output \"{}\"", kind, name, mapped))
+                    })?;
+                    written.insert(key);
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -169,9 +257,21 @@ fn read_invocation(host: &dyn HostApi) -> Result<StepInfo> {
         None | Some(JsonValue::Null) => JsonValue::Object(Vec::new()),
         Some(c) => c.clone(),
     };
+    // A check's asset is its input `asset` (ABI.md 7.3): it tells checks of the same name on
+    // different assets apart.
+    let checked_asset = inv
+        .get("inputs")
+        .and_then(JsonValue::as_array)
+        .unwrap_or_default()
+        .iter()
+        .find(|i| i.get_str("name") == Some(INPUT_ASSET))
+        .and_then(|i| i.get_str("asset"))
+        .unwrap_or_default()
+        .to_string();
     Ok(StepInfo {
         kind: text("kind"),
         name: text("name"),
+        checked_asset,
         run_id: text("run_id"),
         step_key: text("step_key"),
         partition_key: text("partition_key"),
@@ -241,8 +341,18 @@ impl Drop for HostInput {
     }
 }
 
-fn open_input(host: &Rc<dyn HostApi>, name: &str, want: Format) -> Result<InputStream> {
-    let handle = host.check("input_open", host.input_open(name))?;
+/// Opens an input; `None` for an optional input the step has no value for.
+fn open_input(
+    host: &Rc<dyn HostApi>,
+    name: &str,
+    want: Format,
+    optional: bool,
+) -> Result<Option<InputStream>> {
+    let handle = host.input_open(name);
+    if handle == ERR_NOT_FOUND && optional {
+        return Ok(None);
+    }
+    let handle = host.check("input_open", handle)?;
     let input = HostInput {
         host: Rc::clone(host),
         handle,
@@ -251,7 +361,7 @@ fn open_input(host: &Rc<dyn HostApi>, name: &str, want: Format) -> Result<InputS
     };
     let code = host.check("input_format", host.input_format(handle))?;
     match Format::from_code(code) {
-        Some(f) if f == want => Ok(InputStream::new(Box::new(input))),
+        Some(f) if f == want => Ok(Some(InputStream::new(Box::new(input)))),
         got => Err(Error::msg(format!(
             "the host sends it as {}, but the function's parameter type takes {}",
             got.map_or_else(|| format!("format {}", code), |f| f.name().to_string()),
@@ -327,6 +437,14 @@ pub(crate) mod fakehost {
         pub metadata: Vec<String>,
         pub manifest: Option<String>,
         pub max_read: usize,
+        /// Outputs declared dynamic: opened only as `NAME[KEY]`, stored under that name.
+        pub dynamic: Vec<String>,
+        /// `check_result` calls: (passed, severity).
+        pub check_results: Vec<(bool, i32)>,
+        /// Resources by key: the response, or a status code and message.
+        pub resources: BTreeMap<String, std::result::Result<String, (i32, String)>>,
+        pub resource_requests: Vec<(String, String)>,
+        pub response: Vec<u8>,
     }
 
     pub(crate) struct FakeHost(pub RefCell<State>);
@@ -415,6 +533,26 @@ pub(crate) mod fakehost {
             0
         }
         fn output_open(&self, name: &str, format: Format) -> i32 {
+            let (base, mapped) = match name.strip_suffix(']').and_then(|n| n.split_once('[')) {
+                Some((base, key)) if crate::host::valid_mapping_key(key) => (base, true),
+                _ => (name, false),
+            };
+            let dynamic = self.0.borrow().dynamic.iter().any(|d| d == base);
+            if dynamic != mapped {
+                return self.fail(
+                    ERR_INVALID,
+                    format!("output \"{}\": dynamic is {}", name, dynamic),
+                );
+            }
+            if mapped {
+                let mut s = self.0.borrow_mut();
+                if s.outputs.contains_key(name) {
+                    drop(s);
+                    return self.fail(ERR_STATE, format!("output \"{}\" was already opened", name));
+                }
+                let f = s.outputs[base].0;
+                s.outputs.insert(name.to_string(), (f, Vec::new(), false));
+            }
             let declared = self.0.borrow().outputs.get(name).map(|o| o.0);
             match declared {
                 None => self.fail(ERR_NOT_FOUND, format!("no output \"{}\"", name)),
@@ -454,6 +592,37 @@ pub(crate) mod fakehost {
         fn metadata_add(&self, json: &str) -> i32 {
             self.0.borrow_mut().metadata.push(json.to_string());
             0
+        }
+        fn check_result(&self, passed: bool, severity: i32) -> i32 {
+            self.0.borrow_mut().check_results.push((passed, severity));
+            0
+        }
+        fn resource_call(&self, key: &str, request: &[u8]) -> i64 {
+            let mut s = self.0.borrow_mut();
+            s.resource_requests.push((
+                key.to_string(),
+                String::from_utf8_lossy(request).into_owned(),
+            ));
+            match s.resources.get(key).cloned() {
+                Some(Ok(resp)) => {
+                    s.response = resp.into_bytes();
+                    s.response.len() as i64
+                }
+                Some(Err((code, msg))) => {
+                    s.last_error = msg;
+                    code.into()
+                }
+                None => {
+                    s.last_error = format!("no resource \"{}\"", key);
+                    crate::host::ERR_DENIED.into()
+                }
+            }
+        }
+        fn response_read(&self, buf: &mut [u8]) -> i32 {
+            let s = self.0.borrow();
+            let n = buf.len().min(s.response.len());
+            buf[..n].copy_from_slice(&s.response[..n]);
+            n as i32
         }
         fn log(&self, level: Level, message: &str) -> i32 {
             self.0.borrow_mut().logs.push((level, message.to_string()));
@@ -620,7 +789,7 @@ mod tests {
             (
                 invocation("sensor", "s", ""),
                 RUN_FAILURE,
-                "wasmorch: the invocation is for sensor \"s\", but the Rust SDK runs assets and ops only",
+                "wasmorch: the invocation is for sensor \"s\", but the Rust SDK runs assets, ops and checks only",
             ),
             (
                 invocation("asset", "double", ""),
@@ -688,5 +857,314 @@ mod tests {
             && m.starts_with("wasmorch: registration failed: asset \"x y\": ")));
         let joined: Vec<&str> = s.logs.iter().map(|(_, m)| m.as_str()).collect();
         assert_eq!(s.error.as_deref(), Some(joined.join("; ").as_str()));
+    }
+
+    // ---- checks, resources, fan-out, optional values ----
+
+    fn bytes_ok(_: &mut Context) -> Result<Bytes> {
+        Ok(Bytes::from("ok"))
+    }
+
+    fn is_ok(ctx: &mut Context, v: Bytes) -> Result<CheckResult> {
+        ctx.info(format!("checking {}", ctx.asset_key()));
+        Ok(CheckResult::new(v.0 == b"ok")
+            .with_metadata(Object::new().int("length", v.0.len() as i64)))
+    }
+
+    fn warns(_: &mut Context) -> Result<CheckResult> {
+        Ok(CheckResult::fail().with_severity(Severity::Warn))
+    }
+
+    fn reserved(_: &mut Context) -> Result<CheckResult> {
+        Ok(CheckResult::pass().with_metadata(Object::new().int("rows", 1)))
+    }
+
+    fn uses_resource(ctx: &mut Context) -> Result<Bytes> {
+        let resp = ctx.resource(
+            "vars",
+            Object::new()
+                .string("op", "get")
+                .string("name", "CONFORMANCE_VAR"),
+        )?;
+        Ok(Bytes::from(resp.require_str("value")?))
+    }
+
+    fn fan_out(_: &mut Context) -> Result<(Dynamic<JsonValue>, JsonValue)> {
+        let mut chunks = Dynamic::new();
+        for (k, v) in [("a", 1i64), ("b", 2), ("c", 3)] {
+            chunks.push(k, JsonValue::from(v))?;
+        }
+        Ok((chunks, JsonValue::from(3i64)))
+    }
+
+    fn bad_key(_: &mut Context) -> Result<Dynamic<Bytes>> {
+        Ok(Dynamic::new()
+            .with("ok", Bytes::from("1"))
+            .with("not-ok", Bytes::from("2")))
+    }
+
+    fn twice(_: &mut Context) -> Result<Dynamic<Bytes>> {
+        Ok(Dynamic::from_iter_lazy(vec![
+            Ok(("a".to_string(), Bytes::from("1"))),
+            Ok(("a".to_string(), Bytes::from("2"))),
+        ]))
+    }
+
+    fn maybe(_: &mut Context, n: Option<JsonValue>) -> Result<(Option<Bytes>, Bytes)> {
+        match n {
+            Some(n) => Ok((Some(Bytes::from(n.to_string())), Bytes::from("some"))),
+            None => Ok((None, Bytes::from("none"))),
+        }
+    }
+
+    fn mapped(ctx: &mut Context, n: JsonValue) -> Result<Json> {
+        let n = n.as_i64().context("n is not an integer")?;
+        Ok(Json::from(
+            Object::new()
+                .string("key", ctx.mapping_key())
+                .int("n2", 2 * n),
+        ))
+    }
+
+    fn extras() -> Module {
+        let mut m = Module::new();
+        m.add(asset("checked", bytes_ok))
+            .add(check("is_ok", "checked", is_ok).blocking(true))
+            .add(check("warns", "checked", warns))
+            .add(check("is_ok", "other", is_ok))
+            .add(check("reserved", "checked", reserved))
+            .add(asset("uses_resource", uses_resource).resources(&["vars"]))
+            .add(op("fan_out", fan_out).outs(&["chunks", "count"]))
+            .add(op("bad_key", bad_key).outs(&["chunks"]))
+            .add(op("twice", twice).outs(&["chunks"]))
+            .add(op("maybe", maybe).ins(&["n"]).outs(&["value", "which"]))
+            .add(op("mapped", mapped).ins(&["n"]));
+        m
+    }
+
+    fn check_invocation(name: &str, asset: &str) -> String {
+        invocation(
+            "check",
+            name,
+            &format!(
+                r#","inputs":[{{"name":"asset","format":"bytes","asset":"{}"}}]"#,
+                asset
+            ),
+        )
+    }
+
+    #[test]
+    fn checks_report_through_check_result() {
+        for (value, passed) in [(&b"ok"[..], true), (&b"nope"[..], false)] {
+            let host = FakeHost::new(&check_invocation("is_ok", "checked"));
+            host.0
+                .borrow_mut()
+                .inputs
+                .insert("asset".into(), (Format::Bytes, vec![value.to_vec()]));
+            assert_eq!(run(&extras(), host.clone()), RUN_SUCCESS);
+            let s = host.0.borrow();
+            assert_eq!(s.check_results, vec![(passed, 1)]);
+            assert_eq!(s.metadata, vec![format!(r#"{{"length":{}}}"#, value.len())]);
+            assert_eq!(s.logs, vec![(Level::Info, "checking checked".to_string())]);
+        }
+
+        // A check that reads nothing does not open the input.
+        let host = FakeHost::new(&check_invocation("warns", "checked"));
+        assert_eq!(run(&extras(), host.clone()), RUN_SUCCESS);
+        assert_eq!(host.0.borrow().check_results, vec![(false, 0)]);
+        assert!(host.0.borrow().metadata.is_empty());
+    }
+
+    #[test]
+    fn check_errors() {
+        let cases = [
+            (
+                check_invocation("reserved", "checked"),
+                "check \"reserved\" on asset \"checked\": metadata: metadata entry \"rows\" is reserved for the host (reserved: rows, bytes, schema, format, duration_ms, module_digest)",
+            ),
+            (
+                check_invocation("nope", "checked"),
+                "wasmorch: this module defines no check \"nope\" on asset \"checked\" (it defines: is_ok on checked, warns on checked, is_ok on other, reserved on checked)",
+            ),
+            (
+                // Two checks are named is_ok; without the input, the SDK cannot tell which.
+                invocation("check", "is_ok", ""),
+                "wasmorch: this module defines no check \"is_ok\" (it defines: is_ok on checked, warns on checked, is_ok on other, reserved on checked)",
+            ),
+            (
+                check_invocation("is_ok", "checked"),
+                "check \"is_ok\" on asset \"checked\": input \"asset\": input_open returned ERR_NOT_FOUND: no input \"asset\"",
+            ),
+        ];
+        for (inv, want) in cases {
+            let host = FakeHost::new(&inv);
+            assert_eq!(run(&extras(), host.clone()), RUN_FAILURE, "{}", inv);
+            let s = host.0.borrow();
+            assert_eq!(s.error.as_deref(), Some(want));
+            assert!(s.check_results.is_empty());
+        }
+    }
+
+    #[test]
+    fn resources_go_through_resource_call() {
+        let host = FakeHost::new(&invocation("asset", "uses_resource", ""));
+        {
+            let mut s = host.0.borrow_mut();
+            s.resources.insert(
+                "vars".into(),
+                Ok(r#"{"value":"from the host","found":true}"#.into()),
+            );
+            s.outputs
+                .insert("result".into(), (Format::Bytes, Vec::new(), false));
+        }
+        assert_eq!(run(&extras(), host.clone()), RUN_SUCCESS);
+        let s = host.0.borrow();
+        assert_eq!(s.outputs["result"].1, b"from the host");
+        assert_eq!(
+            s.resource_requests,
+            vec![(
+                "vars".to_string(),
+                r#"{"op":"get","name":"CONFORMANCE_VAR"}"#.to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_denied_resource_fails_with_the_hosts_message() {
+        let host = FakeHost::new(&invocation("asset", "uses_resource", ""));
+        {
+            let mut s = host.0.borrow_mut();
+            s.resources.insert(
+                "vars".into(),
+                Err((
+                    crate::host::ERR_DENIED,
+                    "no resource \"vars\" is granted in wasmorch.yaml".into(),
+                )),
+            );
+            s.outputs
+                .insert("result".into(), (Format::Bytes, Vec::new(), false));
+        }
+        assert_eq!(run(&extras(), host.clone()), RUN_FAILURE);
+        assert_eq!(
+            host.0.borrow().error.as_deref(),
+            Some("resource_call returned ERR_DENIED: no resource \"vars\" is granted in wasmorch.yaml")
+        );
+
+        // A response that is not JSON is named.
+        let host = FakeHost::new(&invocation("asset", "uses_resource", ""));
+        host.0
+            .borrow_mut()
+            .resources
+            .insert("vars".into(), Ok("{".into()));
+        assert_eq!(run(&extras(), host.clone()), RUN_FAILURE);
+        assert_eq!(
+            host.0.borrow().error.as_deref(),
+            Some(
+                "resource \"vars\": the response: invalid JSON at byte 1: unexpected end of input"
+            )
+        );
+    }
+
+    fn op_host(name: &str, extra: &str, outs: &[(&str, Format)], dynamic: &[&str]) -> Rc<FakeHost> {
+        let host = FakeHost::new(&invocation("op", name, extra));
+        {
+            let mut s = host.0.borrow_mut();
+            for (o, f) in outs {
+                s.outputs.insert(o.to_string(), (*f, Vec::new(), false));
+            }
+            s.dynamic = dynamic.iter().map(|d| d.to_string()).collect();
+        }
+        host
+    }
+
+    #[test]
+    fn dynamic_outputs_are_written_per_mapping_key() {
+        let host = op_host(
+            "fan_out",
+            "",
+            &[("chunks", Format::Json), ("count", Format::Json)],
+            &["chunks"],
+        );
+        assert_eq!(
+            run(&extras(), host.clone()),
+            RUN_SUCCESS,
+            "{:?}",
+            host.0.borrow().error
+        );
+        let s = host.0.borrow();
+        for (name, want) in [
+            ("chunks[a]", "1"),
+            ("chunks[b]", "2"),
+            ("chunks[c]", "3"),
+            ("count", "3"),
+        ] {
+            let (_, data, closed) = &s.outputs[name];
+            assert!(closed, "{}", name);
+            assert_eq!(String::from_utf8_lossy(data), want, "{}", name);
+        }
+        assert!(s.outputs["chunks"].1.is_empty());
+    }
+
+    #[test]
+    fn bad_mapping_keys_fail_the_step() {
+        let host = op_host("bad_key", "", &[("chunks", Format::Bytes)], &["chunks"]);
+        assert_eq!(run(&extras(), host.clone()), RUN_FAILURE);
+        assert_eq!(
+            host.0.borrow().error.as_deref(),
+            Some("op \"bad_key\": output \"chunks\": invalid mapping key \"not-ok\": a mapping key is 1 to 255 characters of A-Z, a-z, 0-9 and _ (^[A-Za-z0-9_]+$), but it has other characters")
+        );
+        let host = op_host("twice", "", &[("chunks", Format::Bytes)], &["chunks"]);
+        assert_eq!(run(&extras(), host.clone()), RUN_FAILURE);
+        assert_eq!(
+            host.0.borrow().error.as_deref(),
+            Some("op \"twice\": output \"chunks\": the mapping key \"a\" is used twice; each key names one value")
+        );
+    }
+
+    #[test]
+    fn optional_inputs_and_outputs() {
+        let outs = [("value", Format::Bytes), ("which", Format::Bytes)];
+        // The input is missing: None in, the optional output not opened.
+        let host = op_host("maybe", "", &outs, &[]);
+        assert_eq!(
+            run(&extras(), host.clone()),
+            RUN_SUCCESS,
+            "{:?}",
+            host.0.borrow().error
+        );
+        {
+            let s = host.0.borrow();
+            assert_eq!(s.outputs["which"].1, b"none");
+            assert!(!s.outputs["value"].2, "the optional output was not opened");
+        }
+        let host = op_host("maybe", "", &outs, &[]);
+        host.0
+            .borrow_mut()
+            .inputs
+            .insert("n".into(), (Format::Json, vec![b"7".to_vec()]));
+        assert_eq!(run(&extras(), host.clone()), RUN_SUCCESS);
+        let s = host.0.borrow();
+        assert_eq!(s.outputs["which"].1, b"some");
+        assert_eq!(s.outputs["value"].1, b"7");
+        assert!(s.outputs["value"].2);
+    }
+
+    #[test]
+    fn mapped_ops_see_their_key() {
+        let host = op_host(
+            "mapped",
+            r#","mapping_key":"b""#,
+            &[("result", Format::Json)],
+            &[],
+        );
+        host.0
+            .borrow_mut()
+            .inputs
+            .insert("n".into(), (Format::Json, vec![b"21".to_vec()]));
+        assert_eq!(run(&extras(), host.clone()), RUN_SUCCESS);
+        assert_eq!(
+            host.0.borrow().outputs["result"].1,
+            br#"{"key":"b","n2":42}"#
+        );
     }
 }

@@ -10,6 +10,9 @@
 //! | [`JsonValue`] | json | the parsed document | the document |
 //! | [`json::Object`] | json | — | the object |
 //! | [`Bytes`] | bytes | the bytes | the bytes |
+//!
+//! An op (not an asset) may also take `Option<T>` for an optional input, and return
+//! `Option<T>` for an optional output or [`Dynamic<T>`] for a fan-out output.
 
 use std::fmt;
 use std::io::{self, BufWriter, Read, Write};
@@ -18,7 +21,7 @@ use std::sync::Arc;
 use crate::arrow::ipc::{StreamReader, StreamWriter};
 use crate::arrow::{RecordBatch, Schema, Table};
 use crate::error::{Error, Result};
-use crate::host::Format;
+use crate::host::{valid_mapping_key, Format, MAX_MAPPING_KEY};
 use crate::json::{self, JsonValue};
 
 /// The bytes of one input, as the host streams them.
@@ -93,13 +96,36 @@ impl Write for OutputStream<'_> {
 }
 
 /// A type a function can take as an input. The SDK implements it for [`Table`],
-/// [`RecordBatch`], [`BatchReader`], [`Json`], [`JsonValue`] and [`Bytes`].
+/// [`RecordBatch`], [`BatchReader`], [`Json`], [`JsonValue`] and [`Bytes`], and for `Option`
+/// of each of them: an optional op input, `None` when the step has no value for it.
 pub trait FromInput: Sized {
     /// The format the value travels as; the manifest declares it for the input.
     const FORMAT: Format;
 
+    /// Whether the input may be missing (`optional` in the manifest); true for `Option<T>`.
+    const OPTIONAL: bool = false;
+
     /// Decodes the value from the input's bytes.
     fn from_input(input: InputStream) -> Result<Self>;
+
+    /// The value of an input the step has no value for: `None` for `Option<T>`, an error
+    /// otherwise.
+    fn from_absent() -> Result<Self> {
+        Err(Error::msg("the step has no value for it"))
+    }
+}
+
+impl<T: FromInput> FromInput for Option<T> {
+    const FORMAT: Format = T::FORMAT;
+    const OPTIONAL: bool = true;
+
+    fn from_input(input: InputStream) -> Result<Self> {
+        T::from_input(input).map(Some)
+    }
+
+    fn from_absent() -> Result<Self> {
+        Ok(None)
+    }
 }
 
 /// A type a function can return as an output. The SDK implements it for [`Table`],
@@ -142,8 +168,20 @@ impl From<String> for Json {
     }
 }
 
+impl From<&str> for Json {
+    fn from(s: &str) -> Self {
+        Json(s.to_string())
+    }
+}
+
 impl From<&JsonValue> for Json {
     fn from(v: &JsonValue) -> Self {
+        Json(v.to_string())
+    }
+}
+
+impl From<JsonValue> for Json {
+    fn from(v: JsonValue) -> Self {
         Json(v.to_string())
     }
 }
@@ -405,6 +443,180 @@ impl IntoOutput for Bytes {
     }
 }
 
+// ---- fan-out ----
+
+/// The values of a dynamic (fan-out) op output, one per *mapping key* (ABI.md sections 4.4 and
+/// 7.2). Each value is written as `NAME[KEY]`, and the steps downstream of the output run once
+/// per key, each learning its key from [`Context::mapping_key`](crate::Context::mapping_key).
+///
+/// A key is 1 to 255 characters of `A-Z`, `a-z`, `0-9` and `_`, and is used once per step.
+/// Writing no values at all is allowed: nothing downstream runs then.
+///
+/// ```
+/// use wasmorch::prelude::*;
+/// /// One chunk per region, and how many there are.
+/// fn fan_out(_ctx: &mut Context) -> Result<(Dynamic<JsonValue>, JsonValue)> {
+///     let mut chunks = Dynamic::new();
+///     for (i, region) in ["eu", "us"].iter().enumerate() {
+///         chunks.push(*region, JsonValue::from(i as i64))?;
+///     }
+///     let n = chunks.len() as i64;
+///     Ok((chunks, JsonValue::from(n)))
+/// }
+/// let (chunks, n) = fan_out(&mut Context::for_test()).unwrap();
+/// assert_eq!(chunks.keys(), vec!["eu", "us"]);
+/// assert_eq!(n, JsonValue::from(2i64));
+/// ```
+///
+/// [`Dynamic::from_iter_lazy`] takes an iterator that the SDK pulls while writing, one value at a
+/// time, so a fan-out over many large values need not hold them all.
+pub struct Dynamic<T> {
+    values: Vec<(String, T)>,
+    lazy: Option<KeyedValues<T>>,
+}
+
+/// Values with their mapping keys, pulled one at a time.
+type KeyedValues<T> = Box<dyn Iterator<Item = Result<(String, T)>>>;
+
+impl<T> Default for Dynamic<T> {
+    fn default() -> Self {
+        Dynamic {
+            values: Vec::new(),
+            lazy: None,
+        }
+    }
+}
+
+/// The error for a mapping key that is not valid, or is used twice.
+pub(crate) fn mapping_key_problem(key: &str, used_before: bool) -> Option<Error> {
+    if !valid_mapping_key(key) {
+        let why = if key.is_empty() {
+            "it is empty".to_string()
+        } else if key.len() > MAX_MAPPING_KEY {
+            format!("it is {} bytes long", key.len())
+        } else {
+            "it has other characters".to_string()
+        };
+        let shown: String = key.chars().take(40).collect();
+        let ellipsis = if shown.len() < key.len() { "..." } else { "" };
+        return Some(Error::msg(format!(
+            "invalid mapping key \"{}{}\": a mapping key is 1 to {} characters of A-Z, a-z, 0-9 \
+             and _ (^[A-Za-z0-9_]+$), but {}",
+            shown, ellipsis, MAX_MAPPING_KEY, why
+        )));
+    }
+    if used_before {
+        return Some(Error::msg(format!(
+            "the mapping key \"{}\" is used twice; each key names one value",
+            key
+        )));
+    }
+    None
+}
+
+impl<T> Dynamic<T> {
+    /// No values yet.
+    pub fn new() -> Self {
+        Dynamic::default()
+    }
+
+    /// Adds the value for `key`. The error says why a key is not valid or that it is already
+    /// used.
+    pub fn push(&mut self, key: impl Into<String>, value: T) -> Result<()> {
+        let key = key.into();
+        let used = self.values.iter().any(|(k, _)| *k == key);
+        if let Some(e) = mapping_key_problem(&key, used) {
+            return Err(e);
+        }
+        self.values.push((key, value));
+        Ok(())
+    }
+
+    /// Adds the value for `key`, builder style; a bad key fails the step when the output is
+    /// written, with the message of [`push`](Self::push).
+    pub fn with(mut self, key: impl Into<String>, value: T) -> Self {
+        self.values.push((key.into(), value));
+        self
+    }
+
+    /// Values pulled from `items` while the output is written, after any pushed ones. An
+    /// `Err` item fails the step.
+    pub fn from_iter_lazy<I>(items: I) -> Self
+    where
+        I: IntoIterator<Item = Result<(String, T)>>,
+        I::IntoIter: 'static,
+    {
+        Dynamic {
+            values: Vec::new(),
+            lazy: Some(Box::new(items.into_iter())),
+        }
+    }
+
+    /// How many values were pushed (a lazy iterator's are not counted).
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether no value was pushed and there is no lazy iterator.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty() && self.lazy.is_none()
+    }
+
+    /// The keys pushed so far, in order.
+    pub fn keys(&self) -> Vec<&str> {
+        self.values.iter().map(|(k, _)| k.as_str()).collect()
+    }
+
+    /// The value pushed for `key`.
+    pub fn get(&self, key: &str) -> Option<&T> {
+        self.values.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Every value with its key, in order: the pushed ones, then the lazy iterator's. For
+    /// tests; the first `Err` of a lazy iterator is returned.
+    pub fn into_vec(self) -> Result<Vec<(String, T)>> {
+        let mut out = self.values;
+        if let Some(lazy) = self.lazy {
+            for item in lazy {
+                out.push(item?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every value with its key, in the order they are written.
+    pub(crate) fn into_items(self) -> KeyedValues<T>
+    where
+        T: 'static,
+    {
+        let pushed = self.values.into_iter().map(Ok);
+        match self.lazy {
+            Some(lazy) => Box::new(pushed.chain(lazy)),
+            None => Box::new(pushed),
+        }
+    }
+}
+
+impl<K: Into<String>, T> FromIterator<(K, T)> for Dynamic<T> {
+    /// Collects `(key, value)` pairs; a bad key fails the step when the output is written.
+    fn from_iter<I: IntoIterator<Item = (K, T)>>(items: I) -> Self {
+        Dynamic {
+            values: items.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+            lazy: None,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Dynamic<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Dynamic({:?}", self.keys())?;
+        if self.lazy.is_some() {
+            f.write_str(" and a lazy iterator")?;
+        }
+        f.write_str(")")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,5 +694,73 @@ mod tests {
         let v = JsonValue::from_input(InputStream::from_bytes(b"[1]".to_vec())).unwrap();
         assert_eq!(v.as_array().unwrap().len(), 1);
         assert!(Json::from_input(InputStream::from_bytes(vec![0xff])).is_err());
+    }
+
+    #[test]
+    fn optional_inputs() {
+        assert_eq!(
+            (
+                <Option<Bytes> as FromInput>::OPTIONAL,
+                <Bytes as FromInput>::OPTIONAL
+            ),
+            (true, false)
+        );
+        assert_eq!(<Option<Bytes> as FromInput>::FORMAT, Format::Bytes);
+        assert_eq!(<Option<Bytes>>::from_absent().unwrap(), None);
+        assert_eq!(
+            Bytes::from_absent().unwrap_err().message(),
+            "the step has no value for it"
+        );
+        let v = <Option<Bytes>>::from_input(InputStream::from_bytes(b"x".to_vec())).unwrap();
+        assert_eq!(v, Some(Bytes::from("x")));
+    }
+
+    #[test]
+    fn dynamic_keys_are_checked() {
+        let mut d = Dynamic::new();
+        d.push("eu_1", 1).unwrap();
+        d.push(String::from("US"), 2).unwrap();
+        assert_eq!(
+            d.push("eu_1", 3).unwrap_err().message(),
+            "the mapping key \"eu_1\" is used twice; each key names one value"
+        );
+        assert_eq!(
+            d.push("eu-1", 3).unwrap_err().message(),
+            "invalid mapping key \"eu-1\": a mapping key is 1 to 255 characters of A-Z, a-z, 0-9 and _ (^[A-Za-z0-9_]+$), but it has other characters"
+        );
+        assert!(d
+            .push("", 3)
+            .unwrap_err()
+            .message()
+            .ends_with("but it is empty"));
+        let long = "k".repeat(256);
+        let e = d.push(long.as_str(), 3).unwrap_err();
+        assert!(
+            e.message()
+                .starts_with(&format!("invalid mapping key \"{}...\"", "k".repeat(40))),
+            "{}",
+            e
+        );
+        assert!(e.message().ends_with("but it is 256 bytes long"));
+        d.push("k".repeat(255), 4).unwrap();
+        assert_eq!(d.len(), 3);
+        assert_eq!(d.get("US"), Some(&2));
+        assert_eq!(
+            format!("{:?}", Dynamic::<i32>::new().with("a", 1)),
+            "Dynamic([\"a\"])"
+        );
+    }
+
+    #[test]
+    fn dynamic_items_in_order() {
+        let d: Dynamic<i32> = vec![("a", 1), ("b", 2)].into_iter().collect();
+        assert_eq!(d.keys(), vec!["a", "b"]);
+        let lazy = Dynamic::from_iter_lazy((0..3).map(|i| Ok((format!("k{}", i), i))));
+        assert_eq!((lazy.is_empty(), lazy.len()), (false, 0));
+        let all: Vec<(String, i32)> = lazy.into_items().collect::<Result<_>>().unwrap();
+        assert_eq!(all[2], ("k2".to_string(), 2));
+        let failing = Dynamic::<i32>::from_iter_lazy(vec![Err(Error::msg("boom"))]);
+        assert_eq!(failing.into_vec().unwrap_err().message(), "boom");
+        assert!(Dynamic::<i32>::new().is_empty());
     }
 }
