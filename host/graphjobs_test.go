@@ -349,3 +349,39 @@ func TestGraphJobNeedsItsGrants(t *testing.T) {
 		t.Errorf("a run was created: %+v", runs)
 	}
 }
+
+func TestReexecuteGraphFromFailure(t *testing.T) {
+	inst := openInstance(t)
+	path, _ := opsWorkspace(t, "")
+	ws := loadWorkspace(t, inst, path)
+	parent := executeJob(t, inst, ws, "fan_job", host.WithRunConfig([]byte(`{"ops": {"gate": {"config": {"fail_key": "n2"}}}}`)))
+	if parent.Success() {
+		t.Fatal("parent succeeded")
+	}
+	res, err := inst.Reexecute(context.Background(), ws, parent.RunID, true, host.WithRunConfig([]byte(`{"ops": {"gate": {"config": {"fail_key": "none"}}}}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Success() {
+		t.Fatal(res.Err())
+	}
+	// Only what failed or was skipped runs again; the rest is read from the parent's outputs.
+	if got := statuses(res); !reflect.DeepEqual(got, map[string]string{"gate[n2]": "SUCCESS", "mark[n2]": "SUCCESS", "total": "SUCCESS"}) {
+		t.Errorf("steps = %v", got)
+	}
+	if got := jsonOutput(t, inst, res, "total", "result"); !reflect.DeepEqual(got, map[string]any{"sum": 14.0, "count": 3.0}) {
+		t.Errorf("total = %v", got)
+	}
+	run, _ := inst.Store().Run(context.Background(), res.RunID)
+	if run.ParentRunID != parent.RunID || run.JobName != "fan_job" || run.Tags[host.ParentRunTag] != parent.RunID {
+		t.Errorf("run = %+v", run)
+	}
+	if _, err := inst.Reexecute(context.Background(), ws, res.RunID, true); err == nil || !strings.Contains(err.Error(), "nothing to re-execute") {
+		t.Errorf("re-executing a successful run from failure: %v", err)
+	}
+	// Without --from-failure the whole graph runs again.
+	all, err := inst.Reexecute(context.Background(), ws, parent.RunID, false, host.WithRunConfig([]byte(`{"ops": {"gate": {"config": {"fail_key": "none"}}}}`)))
+	if err != nil || !all.Success() || len(all.Steps) != 13 {
+		t.Errorf("full re-execution: %v, %v", err, statuses(all))
+	}
+}

@@ -41,6 +41,7 @@ type materializeOptions struct {
 	plan                   []string
 	parentRunID, rootRunID string
 	pinned                 map[string]store.Materialization
+	graphParent            *graphParent
 }
 
 // WithRunConfig passes run config in Dagster's shape: {"ops": {"ASSET": {"config": {...}}}}.

@@ -48,6 +48,73 @@ type graphRunner struct {
 	// output's values as NAME[KEY]); fanKeys are each fan-out node's mapping keys, sorted.
 	outputs map[string]map[string]stepOutput
 	fanKeys map[string][]string
+	// done are steps a re-executed run's parent finished, whose outputs are read, not rebuilt.
+	done map[string]bool
+}
+
+// graphSelectionPrefix marks the Selection of a graph job's run: "graph:" and the graph.
+const graphSelectionPrefix = "graph:"
+
+// graphParent is what a re-execution takes from its parent run: the outputs each step stored,
+// the mapping keys of each fan-out, and which steps succeeded.
+type graphParent struct {
+	outputs     map[string]map[string]stepOutput
+	fanKeys     map[string][]string
+	succeeded   map[string]bool
+	fromFailure bool
+}
+
+// initialSteps are the steps a run starts with: the unmapped nodes, or for a re-execution from
+// failure, every step its parent did not finish, including mapped steps of a fan-out the
+// parent finished (a fan-out that did not finish expands again as it runs).
+func (r *graphRunner) initialSteps(parent *graphParent) []exec.Step {
+	if parent == nil || !parent.fromFailure {
+		var steps []exec.Step
+		for _, n := range r.plan.nodes {
+			if n.mappedOver == "" {
+				steps = append(steps, r.step(n, ""))
+			}
+		}
+		return steps
+	}
+	for step, outs := range parent.outputs {
+		if parent.succeeded[step] {
+			r.outputs[step] = outs
+		}
+	}
+	for k := range parent.succeeded {
+		r.done[k] = true
+	}
+	for node, keys := range parent.fanKeys {
+		if parent.succeeded[node] {
+			r.fanKeys[node] = keys
+		}
+	}
+	var steps []exec.Step
+	for _, n := range r.plan.nodes {
+		switch {
+		case n.mappedOver == "" && !r.done[n.key]:
+			s := r.step(n, "")
+			// A collect whose fan-out the parent finished waits for the mapped steps re-run here.
+			for _, in := range n.ins {
+				if f := r.plan.fanOutOf(in); in.collect && !in.dynamic && r.done[f] {
+					for _, k := range r.fanKeys[f] {
+						if m := abi.MappedName(in.from, k); !r.done[m] {
+							s.Deps = append(s.Deps, m)
+						}
+					}
+				}
+			}
+			steps = append(steps, s)
+		case n.mappedOver != "" && r.done[n.mappedOver]:
+			for _, k := range r.fanKeys[n.mappedOver] {
+				if !r.done[abi.MappedName(n.key, k)] {
+					steps = append(steps, r.step(n, k))
+				}
+			}
+		}
+	}
+	return steps
 }
 
 // runGraph runs a graph job's ops: run config is validated and every grant checked before the
@@ -66,43 +133,44 @@ func (i *Instance) runGraph(ctx context.Context, ws *Workspace, plan *opPlan, o 
 	if len(grantErrs) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrMissingGrant, errors.Join(grantErrs...))
 	}
-	var static []string
-	for _, n := range plan.nodes {
-		if n.mappedOver == "" {
-			static = append(static, n.key)
-		}
+	r := &graphRunner{inst: i, ws: ws, plan: plan, configs: configs, inputs: inputs,
+		iom: pick(ws.file.IOManager, iomanager.FS), outputs: map[string]map[string]stepOutput{}, fanKeys: map[string][]string{}, done: map[string]bool{}}
+	if _, ok := i.ioms[r.iom]; !ok {
+		return nil, fmt.Errorf("unknown IO manager %q (available: %s)", r.iom, strings.Join(i.ioManagerKeys(), ", "))
+	}
+	steps := r.initialSteps(o.graphParent)
+	if len(steps) == 0 {
+		return nil, fmt.Errorf("run %s has no failed, skipped or unfinished steps; nothing to re-execute from failure", o.parentRunID)
+	}
+	static := make([]string, len(steps))
+	for i, s := range steps {
+		static[i] = s.Key
 	}
 	runID, err := uuid.NewV7()
 	if err != nil {
 		return nil, err
 	}
 	run := store.Run{
-		ID:        runID.String(),
-		JobName:   o.jobName,
-		Selection: "graph:" + plan.graph.ref(),
-		StepKeys:  static,
-		Config:    redacted,
-		Tags:      o.tags,
-		CreatedAt: time.Now(),
+		ID:          runID.String(),
+		JobName:     o.jobName,
+		Selection:   graphSelectionPrefix + plan.graph.ref(),
+		StepKeys:    static,
+		Config:      redacted,
+		ParentRunID: o.parentRunID,
+		RootRunID:   o.rootRunID,
+		Tags:        o.tags,
+		CreatedAt:   time.Now(),
 	}
 	if err := i.store.CreateRun(ctx, run); err != nil {
 		return nil, fmt.Errorf("create run: %w", err)
 	}
-	r := &graphRunner{inst: i, ws: ws, plan: plan, runID: run.ID, configs: configs, inputs: inputs,
-		iom: pick(ws.file.IOManager, iomanager.FS), outputs: map[string]map[string]stepOutput{}, fanKeys: map[string][]string{}}
-	if _, ok := i.ioms[r.iom]; !ok {
-		return nil, fmt.Errorf("unknown IO manager %q (available: %s)", r.iom, strings.Join(i.ioManagerKeys(), ", "))
-	}
+	r.runID = run.ID
 	r.log = newRunLog(i.store, run.ID, o.onEvent)
 	r.log.minLevel = levelRank[ws.file.Logging.Level]
 	if err := r.log.write(store.Event{Type: store.EventRunStart, Message: fmt.Sprintf("starting run of graph %q: %d step(s) before any fan-out", plan.graph.ref(), len(static)),
 		Metadata: map[string]any{"steps": len(static), "graph": plan.graph.ref()}}); err != nil {
 		r.log.close()
 		return nil, fmt.Errorf("start run: %w", err)
-	}
-	steps := make([]exec.Step, 0, len(static))
-	for _, k := range static {
-		steps = append(steps, r.step(plan.byKey[k], ""))
 	}
 	return finishRun(ctx, r.log, run.ID, steps, i.concurrency(ws))
 }
@@ -116,7 +184,7 @@ func (r *graphRunner) step(n *planNode, mappingKey string) exec.Step {
 	var deps []string
 	seen := map[string]bool{}
 	dep := func(k string) {
-		if !seen[k] {
+		if !seen[k] && !r.done[k] {
 			seen[k] = true
 			deps = append(deps, k)
 		}

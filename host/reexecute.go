@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/wasmorch/wasmorch/abi"
 	"github.com/wasmorch/wasmorch/host/store"
 )
 
@@ -29,6 +30,9 @@ func (i *Instance) Reexecute(ctx context.Context, ws *Workspace, runID string, f
 	events, err := i.store.Events(ctx, parent.ID, 0, 0)
 	if err != nil {
 		return nil, err
+	}
+	if strings.HasPrefix(parent.Selection, graphSelectionPrefix) {
+		return i.reexecuteGraph(ctx, ws, parent, events, fromFailure, opts)
 	}
 	succeeded := map[string]bool{}
 	produced := map[string]store.Materialization{}
@@ -110,4 +114,74 @@ func configFor(stored []byte, keys []string) []byte {
 	}
 	b, _ := json.Marshal(top)
 	return b
+}
+
+// reexecuteGraph re-executes a graph job's run: the job's graph is planned again and, from
+// failure, the steps the parent finished are not run; their stored outputs are read instead.
+func (i *Instance) reexecuteGraph(ctx context.Context, ws *Workspace, parent store.Run, events []store.Event, fromFailure bool, opts []MaterializeOption) (*Result, error) {
+	j, ok := ws.jobs[parent.JobName]
+	if !ok || j.Graph == "" {
+		return nil, fmt.Errorf("run %s ran graph job %q, which is no longer a graph job of the workspace", parent.ID, parent.JobName)
+	}
+	plan, err := ws.planGraph(j.Graph, j.from)
+	if err != nil {
+		return nil, fmt.Errorf("job %q: %w", j.Name, err)
+	}
+	p := &graphParent{outputs: map[string]map[string]stepOutput{}, fanKeys: map[string][]string{}, succeeded: map[string]bool{}, fromFailure: fromFailure}
+	// A re-execution's parent may itself be one: what its ancestors finished counts too, the
+	// newest run's outputs winning.
+	chain := [][]store.Event{events}
+	for id := parent.ParentRunID; id != "" && len(chain) < 100; {
+		anc, err := i.store.Run(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("run %s descends from run %s: %w", parent.ID, id, err)
+		}
+		evs, err := i.store.Events(ctx, anc.ID, 0, 0)
+		if err != nil {
+			return nil, err
+		}
+		chain = append(chain, evs)
+		id = anc.ParentRunID
+	}
+	for k := len(chain) - 1; k >= 0; k-- {
+		fan := map[string][]string{}
+		for _, ev := range chain[k] {
+			switch ev.Type {
+			case store.EventStepSuccess:
+				p.succeeded[ev.StepKey] = true
+			case store.EventStepOutput:
+				name, _ := ev.Metadata["output"].(string)
+				loc, _ := ev.Metadata["location"].(string)
+				iom, _ := ev.Metadata["io_manager"].(string)
+				f, _ := ev.Metadata["format"].(string)
+				format, _ := abi.ParseFormat(f)
+				if p.outputs[ev.StepKey] == nil {
+					p.outputs[ev.StepKey] = map[string]stepOutput{}
+				}
+				p.outputs[ev.StepKey][name] = stepOutput{location: loc, ioManager: iom, format: format}
+				if mk, _ := ev.Metadata["mapping_key"].(string); mk != "" {
+					fan[ev.StepKey] = append(fan[ev.StepKey], mk)
+				}
+			}
+		}
+		for node, keys := range fan {
+			sort.Strings(keys)
+			p.fanKeys[node] = compactStrings(keys)
+		}
+	}
+	var o materializeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg, err := mergeJSON(parent.Config, o.config)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidRunConfig, err)
+	}
+	o.config = cfg
+	o.tags = mergeTags(parent.Tags, o.tags)
+	o.tags[ParentRunTag] = parent.ID
+	o.jobName = parent.JobName
+	o.parentRunID, o.rootRunID = parent.ID, pick(parent.RootRunID, parent.ID)
+	o.graphParent = p
+	return i.runGraph(ctx, ws, plan, o)
 }
