@@ -26,7 +26,31 @@ wasmorch::module! {
     asset("metadata", metadata).group("conformance");
     asset("error", error).group("conformance");
     asset("panic", panics).group("conformance");
+
+    // Checks, typed config, resources, retries and fan-out.
+    asset("checked", checked).group("conformance");
+    check("is_ok", "checked", is_ok).blocking(true);
+    check("warns", "checked", warns).blocking(false);
+    asset("typed_config", typed_config)
+        .group("conformance")
+        .config_schema(TYPED_CONFIG_SCHEMA);
+    asset("uses_resource", uses_resource)
+        .group("conformance")
+        .resources(&["vars"]);
+    asset("retries", retries)
+        .group("conformance")
+        .retry_policy(RetryPolicy {
+            max_retries: 2,
+            delay_seconds: 0.5,
+            backoff: Backoff::Exponential,
+            jitter: Jitter::None,
+        });
+    op("fan_out", fan_out).outs(&["chunks", "count"]);
+    op("mapped", mapped).ins(&["n"]);
 }
+
+/// The config schema of `typed_config`, exactly as CASES.md gives it.
+const TYPED_CONFIG_SCHEMA: &str = r#"{"type":"object","properties":{"limit":{"type":"integer","default":10},"label":{"type":"string"}},"required":["label"]}"#;
 
 /// Writes every batch of `in` back unchanged, one at a time: the reader handed back is pulled
 /// batch by batch after the function returns, so at most a batch or two is ever in memory.
@@ -156,6 +180,80 @@ fn panics(_ctx: &mut Context) -> Result<Bytes> {
     panic!("conformance: deliberate panic")
 }
 
+/// Writes `ok`, which the checks below look at.
+fn checked(_ctx: &mut Context) -> Result<Bytes> {
+    Ok(Bytes::from("ok"))
+}
+
+/// Passes when the value is exactly `ok`, else fails with severity ERROR; either way attaches
+/// the value's length.
+fn is_ok(_ctx: &mut Context, value: Bytes) -> Result<CheckResult> {
+    Ok(CheckResult::new(value.0 == b"ok")
+        .with_severity(Severity::Error)
+        .with_metadata(Object::new().int("length", value.0.len() as i64)))
+}
+
+/// Reads nothing and always fails with severity WARN.
+fn warns(_ctx: &mut Context) -> Result<CheckResult> {
+    Ok(CheckResult::fail().with_severity(Severity::Warn))
+}
+
+/// Writes `{"limit": <limit>, "label": <label>}`; the host has applied the default limit.
+fn typed_config(ctx: &mut Context) -> Result<Json> {
+    let config = ctx.config();
+    let limit = config.require_i64("limit").context("typed_config")?;
+    let label = config.require_str("label").context("typed_config")?;
+    Ok(Json::from(
+        Object::new().int("limit", limit).string("label", label),
+    ))
+}
+
+/// Reads CONFORMANCE_VAR through the `vars` resource and writes its value; a refused call
+/// fails the step with the host's message.
+fn uses_resource(ctx: &mut Context) -> Result<Bytes> {
+    let resp = ctx.resource(
+        "vars",
+        Object::new()
+            .string("op", "get")
+            .string("name", "CONFORMANCE_VAR"),
+    )?;
+    let value = resp
+        .require_str("value")
+        .context("uses_resource: the response")?;
+    Ok(Bytes::from(value))
+}
+
+/// Asks for a retry on attempts 1 and 2, and writes `attempt N` after that.
+fn retries(ctx: &mut Context) -> Result<Bytes> {
+    if ctx.attempt() < 3 {
+        return Err(Error::retry("conformance: try again"));
+    }
+    Ok(Bytes::from(format!("attempt {}", ctx.attempt())))
+}
+
+/// Writes chunks[a] = 1, chunks[b] = 2 and chunks[c] = 3, then count = 3.
+fn fan_out(_ctx: &mut Context) -> Result<(Dynamic<JsonValue>, JsonValue)> {
+    let mut chunks = Dynamic::new();
+    for (key, n) in [("a", 1i64), ("b", 2), ("c", 3)] {
+        chunks.push(key, JsonValue::from(n))?;
+    }
+    let count = chunks.len() as i64;
+    Ok((chunks, JsonValue::from(count)))
+}
+
+/// Writes `{"key": <mapping key>, "n2": <2n>}`.
+fn mapped(ctx: &mut Context, n: JsonValue) -> Result<Json> {
+    let n = n
+        .as_i64()
+        .with_context(|| format!("mapped: n must be an integer, got {}", n))?;
+    let n2 = n
+        .checked_mul(2)
+        .with_context(|| format!("mapped: n = {} is too large to double", n))?;
+    Ok(Json::from(
+        Object::new().string("key", ctx.mapping_key()).int("n2", n2),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,7 +277,7 @@ mod tests {
     fn manifest_is_valid() {
         let m = wasmorch_module().manifest_json().unwrap();
         assert!(m.contains(r#"{"key":"echo","ins":[{"name":"in","asset":"echo_source","format":"arrow"}],"group":"conformance","output":{"format":"arrow"}}"#), "{}", m);
-        assert!(m.contains(r#""ops":[{"name":"split","ins":[{"name":"in","format":"arrow"}],"outs":[{"name":"evens","format":"arrow"},{"name":"odds","format":"arrow"}]}]"#), "{}", m);
+        assert!(m.contains(r#""ops":[{"name":"split","ins":[{"name":"in","format":"arrow"}],"outs":[{"name":"evens","format":"arrow"},{"name":"odds","format":"arrow"}]},"#), "{}", m);
     }
 
     #[test]
@@ -315,5 +413,131 @@ mod tests {
     #[should_panic(expected = "conformance: deliberate panic")]
     fn panic_panics() {
         let _ = panics(&mut Context::for_test());
+    }
+
+    #[test]
+    fn new_definitions_in_the_manifest() {
+        let m = JsonValue::parse(&wasmorch_module().manifest_json().unwrap()).unwrap();
+        let find = |list: &str, field: &str, name: &str| -> String {
+            m.get(list)
+                .and_then(JsonValue::as_array)
+                .unwrap()
+                .iter()
+                .find(|d| d.get_str(field) == Some(name))
+                .unwrap_or_else(|| panic!("{} {} is missing", list, name))
+                .to_string()
+        };
+        assert_eq!(
+            find("assets", "key", "checked"),
+            r#"{"key":"checked","group":"conformance","output":{"format":"bytes"}}"#
+        );
+        assert_eq!(
+            find("checks", "name", "is_ok"),
+            r#"{"name":"is_ok","asset":"checked","blocking":true}"#
+        );
+        assert_eq!(
+            find("checks", "name", "warns"),
+            r#"{"name":"warns","asset":"checked"}"#
+        );
+        assert_eq!(
+            find("assets", "key", "typed_config"),
+            concat!(
+                r#"{"key":"typed_config","group":"conformance","output":{"format":"json"},"#,
+                r#""config_schema":{"type":"object","properties":{"limit":{"type":"integer","default":10},"label":{"type":"string"}},"required":["label"]}}"#
+            )
+        );
+        assert_eq!(
+            find("assets", "key", "uses_resource"),
+            r#"{"key":"uses_resource","group":"conformance","output":{"format":"bytes"},"resources":["vars"]}"#
+        );
+        assert_eq!(
+            find("assets", "key", "retries"),
+            r#"{"key":"retries","group":"conformance","output":{"format":"bytes"},"retry_policy":{"max_retries":2,"delay_seconds":0.5,"backoff":"exponential"}}"#
+        );
+        assert_eq!(
+            find("ops", "name", "fan_out"),
+            r#"{"name":"fan_out","outs":[{"name":"chunks","format":"json","dynamic":true},{"name":"count","format":"json"}]}"#
+        );
+        assert_eq!(
+            find("ops", "name", "mapped"),
+            r#"{"name":"mapped","ins":[{"name":"n","format":"json"}],"outs":[{"name":"result","format":"json"}]}"#
+        );
+    }
+
+    #[test]
+    fn checks_on_checked() {
+        let mut ctx = Context::for_test();
+        assert_eq!(checked(&mut ctx).unwrap(), Bytes::from("ok"));
+        let pass = is_ok(&mut ctx, Bytes::from("ok")).unwrap();
+        assert!(pass.passed());
+        assert_eq!(pass.metadata().to_string(), r#"{"length":2}"#);
+        let fail = is_ok(&mut ctx, Bytes::from("not ok")).unwrap();
+        assert_eq!((fail.passed(), fail.severity()), (false, Severity::Error));
+        assert_eq!(fail.metadata().get_i64("length"), Some(6));
+        let w = warns(&mut ctx).unwrap();
+        assert_eq!((w.passed(), w.severity()), (false, Severity::Warn));
+    }
+
+    #[test]
+    fn typed_config_echoes_the_config() {
+        let mut ctx = Context::for_test().with_config_json(r#"{"limit": 10, "label": "x"}"#);
+        let out = typed_config(&mut ctx).unwrap();
+        assert_eq!(out.0, r#"{"limit":10,"label":"x"}"#);
+        let mut ctx = Context::for_test().with_config_json(r#"{"limit": 10}"#);
+        assert_eq!(
+            typed_config(&mut ctx).unwrap_err().message(),
+            "typed_config: the field \"label\" is required"
+        );
+    }
+
+    #[test]
+    fn uses_resource_reads_vars() {
+        let mut ctx = Context::for_test().with_resource("vars", |req| {
+            assert_eq!(req.to_string(), r#"{"op":"get","name":"CONFORMANCE_VAR"}"#);
+            JsonValue::parse(r#"{"value": "from vars", "found": true}"#)
+        });
+        assert_eq!(uses_resource(&mut ctx).unwrap(), Bytes::from("from vars"));
+        let mut denied = Context::for_test().with_resource("vars", |_| {
+            Err(Error::msg("resource_call returned ERR_DENIED: not granted"))
+        });
+        assert_eq!(
+            uses_resource(&mut denied).unwrap_err().message(),
+            "resource_call returned ERR_DENIED: not granted"
+        );
+    }
+
+    #[test]
+    fn retries_until_attempt_3() {
+        for attempt in [1, 2] {
+            let e = retries(&mut Context::for_test().with_attempt(attempt)).unwrap_err();
+            assert!(e.is_retry());
+            assert_eq!(e.message(), "conformance: try again");
+        }
+        let out = retries(&mut Context::for_test().with_attempt(3)).unwrap();
+        assert_eq!(out, Bytes::from("attempt 3"));
+    }
+
+    #[test]
+    fn fan_out_and_mapped() {
+        let (chunks, count) = fan_out(&mut Context::for_test()).unwrap();
+        let chunks: Vec<(String, String)> = chunks
+            .into_vec()
+            .unwrap()
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .collect();
+        assert_eq!(
+            chunks,
+            vec![
+                ("a".to_string(), "1".to_string()),
+                ("b".to_string(), "2".to_string()),
+                ("c".to_string(), "3".to_string()),
+            ]
+        );
+        assert_eq!(count.to_string(), "3");
+        let mut ctx = Context::for_test().with_mapping_key("b");
+        let out = mapped(&mut ctx, JsonValue::from(2i64)).unwrap();
+        assert_eq!(out.0, r#"{"key":"b","n2":4}"#);
+        assert!(mapped(&mut ctx, JsonValue::from("x")).is_err());
     }
 }
