@@ -52,7 +52,7 @@ func TestParseErrors(t *testing.T) {
 		"bad memory":            {"modules: [a.wasm]\nlimits: {memory: 8GiB}\n", `limits.memory "8GiB" must be a size from 64KiB to 4GiB`},
 		"bad yaml":              {"modules: [a.wasm\n", "line"},
 		"bad concurrency":       {"modules: [a.wasm]\nconcurrency: -1\n", "concurrency must be 0"},
-		"job without selection": {"modules: [a.wasm]\njobs:\n  - name: daily\n", `line 3: job "daily" has no selection`},
+		"job without selection": {"modules: [a.wasm]\njobs:\n  - name: daily\n", `line 3: job "daily" has neither a selection`},
 		"job bad name":          {"modules: [a.wasm]\njobs:\n  - name: 1job\n    selection: '*'\n", `job name "1job" is invalid`},
 		"job duplicate":         {"modules: [a.wasm]\njobs:\n  - {name: j, selection: a}\n  - {name: j, selection: b}\n", `line 4: job "j" is already defined on line 3`},
 		"job unknown field":     {"modules: [a.wasm]\njobs:\n  - {name: j, selection: a, schedule: daily}\n", `unknown field "schedule"`},
