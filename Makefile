@@ -16,6 +16,7 @@ ORDERS_WASM := testdata/orders/go/orders.wasm
 FAULTS_WASM := testdata/guests/go/faults/faults.wasm
 OPS_WASM    := testdata/guests/go/ops/ops.wasm
 FAN_C_WASM  := testdata/guests/c/fan.wasm
+FAN_RS_WASM := testdata/guests/rust/fan/fan.wasm
 WAT_SRC     := $(wildcard testdata/guests/wat/*.wat)
 WAT_WASM    := $(WAT_SRC:.wat=.wasm)
 # Guests in Rust and C join the build once their sources exist.
@@ -25,7 +26,7 @@ CONF_C      := $(if $(wildcard testdata/conformance/c/conformance.c),testdata/co
 POLY_GO     := $(if $(wildcard testdata/polyglot/go/*.go),testdata/polyglot/go/raw_orders.wasm)
 POLY_RUST   := $(if $(wildcard testdata/polyglot/rust/Cargo.toml),testdata/polyglot/rust/cleaned_orders.wasm)
 POLY_C      := $(if $(wildcard testdata/polyglot/c/*.c),testdata/polyglot/c/revenue_by_region.wasm)
-GUESTS      := $(ORDERS_WASM) $(FAULTS_WASM) $(OPS_WASM) $(FAN_C_WASM) $(WAT_WASM) $(CONF_GO) $(CONF_RUST) $(CONF_C) $(POLY_GO) $(POLY_RUST) $(POLY_C)
+GUESTS      := $(ORDERS_WASM) $(FAULTS_WASM) $(OPS_WASM) $(FAN_C_WASM) $(FAN_RS_WASM) $(WAT_WASM) $(CONF_GO) $(CONF_RUST) $(CONF_C) $(POLY_GO) $(POLY_RUST) $(POLY_C)
 SDK_GO_SRC   = $(wildcard sdk-go/*.go sdk-go/go.*)
 SDK_RUST_SRC = $(shell find sdk-rust -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 SDK_C_SRC    = $(wildcard sdk-c/wasmorch.c sdk-c/wasmorch.h)
@@ -73,6 +74,9 @@ $(OPS_WASM): $(wildcard testdata/guests/go/ops/*.go testdata/guests/go/ops/go.*)
 
 $(FAN_C_WASM): testdata/guests/c/fan.c $(SDK_C_SRC)
 	$(CLANG_WASM) -o $@ testdata/guests/c/fan.c sdk-c/wasmorch.c
+
+$(FAN_RS_WASM): testdata/guests/rust/fan/src/lib.rs testdata/guests/rust/fan/Cargo.toml $(SDK_RUST_SRC)
+	cd testdata/guests/rust/fan && $(RUSTC_WASM) && cp target/wasm32-wasi/release/fan.wasm fan.wasm
 
 %.wasm: %.wat
 	wat2wasm $< -o $@

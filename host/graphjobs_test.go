@@ -215,23 +215,23 @@ func TestGraphInputsAndOpRetries(t *testing.T) {
 	}
 }
 
-// A graph in wasmorch.yaml wires ops of modules in different languages: fan_out and mapped ops
-// written in C (or Rust), collected by the Go ops module's describe.
+// A graph in wasmorch.yaml wires ops of modules in three languages: a fan-out written in C (or
+// Rust), mapped by an op in Rust (or C), collected by the Go ops module's describe.
 func TestWorkspaceGraphAcrossLanguages(t *testing.T) {
-	guests := map[string]string{"c": "guests/c/fan.wasm"}
-	for _, lang := range []string{"c"} {
-		t.Run(lang, func(t *testing.T) {
+	for _, c := range []struct{ fan, mapped string }{{"c", "rust"}, {"rust", "c"}} {
+		t.Run(c.fan+"_then_"+c.mapped, func(t *testing.T) {
 			inst := openInstance(t)
 			path := writeWorkspace(t, map[string]string{
-				"ops": guesttest.Path(t, "guests/go/ops/ops.wasm"),
-				lang:  guesttest.Path(t, guests[lang]),
+				"ops":  guesttest.Path(t, "guests/go/ops/ops.wasm"),
+				"c":    guesttest.Path(t, "guests/c/fan.wasm"),
+				"rust": guesttest.Path(t, "guests/rust/fan/fan.wasm"),
 			}, `resources:
   scratch: {kind: files, root: `+t.TempDir()+`, mode: read-write}
 graphs:
   - name: polyglot
     nodes:
-      - {name: fan, op: "`+lang+`:fan_out"}
-      - {name: double, op: "`+lang+`:mapped", ins: {n: {node: fan, output: chunks}}}
+      - {name: fan, op: "`+c.fan+`:fan_out"}
+      - {name: double, op: "`+c.mapped+`:mapped", ins: {n: {node: fan, output: chunks}}}
       - {name: gather, op: "ops:describe", ins: {v: {node: double, output: result, collect: true}}}
 jobs:
   - name: polyglot_job
