@@ -385,3 +385,29 @@ func TestReexecuteGraphFromFailure(t *testing.T) {
 		t.Errorf("full re-execution: %v, %v", err, statuses(all))
 	}
 }
+
+// A kv resource is a namespace in the instance's store: what one run puts, the next run reads,
+// also after the instance is closed and opened again.
+func TestKVResourceLivesInTheStore(t *testing.T) {
+	home := t.TempDir()
+	ops := guesttest.Path(t, "guests/go/ops/ops.wasm")
+	path := writeWorkspace(t, map[string]string{"ops": ops}, "resources:\n  scratch: {kind: files, root: "+t.TempDir()+", mode: read-write}\n  state: {kind: kv, namespace: counters}\n")
+	count := func() any {
+		inst, err := host.Open(context.Background(), home, host.WithCompilationCacheDir(guesttest.CacheDir(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer inst.Close()
+		ws := loadWorkspace(t, inst, path)
+		res := executeJob(t, inst, ws, "count_job")
+		if !res.Success() {
+			t.Fatal(res.Err())
+		}
+		return jsonOutput(t, inst, res, "counter", "result")
+	}
+	for want := 1.0; want <= 3; want++ {
+		if got := count(); got != want {
+			t.Fatalf("count = %v, want %v", got, want)
+		}
+	}
+}

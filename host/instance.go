@@ -96,8 +96,8 @@ type Instance struct {
 	mu       sync.Mutex
 	runtimes map[wruntime.Config]*wruntime.Runtime
 	closed   bool
-	// kv backs kv resources. It is in memory until the store implements resources.KVBackend,
-	// so kv values last as long as the process.
+	// kv backs kv resources: the store's namespaces when it implements store.KV (Badger does),
+	// otherwise a map that lasts as long as the process.
 	kv resources.KVBackend
 }
 
@@ -128,6 +128,9 @@ func Open(ctx context.Context, home string, opts ...Option) (*Instance, error) {
 		inst.store, err = badgerstore.Open("", badgerstore.WithInMemory())
 	default:
 		inst.store, err = badgerstore.Open(filepath.Join(abs, "db"))
+	}
+	if skv, ok := inst.store.(store.KV); ok && err == nil {
+		inst.kv = storeKV{skv}
 	}
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
@@ -239,4 +242,21 @@ func (i *Instance) concurrency(ws *Workspace) int {
 		return ws.file.Concurrency
 	}
 	return runtime.NumCPU()
+}
+
+// storeKV serves kv resources from the store.
+type storeKV struct{ kv store.KV }
+
+func (s storeKV) Get(ctx context.Context, ns, key string) ([]byte, bool, error) {
+	return s.kv.KVGet(ctx, ns, key)
+}
+
+func (s storeKV) Put(ctx context.Context, ns, key string, value []byte) error {
+	return s.kv.KVPut(ctx, ns, key, value)
+}
+
+func (s storeKV) Delete(ctx context.Context, ns, key string) error { return s.kv.KVDelete(ctx, ns, key) }
+
+func (s storeKV) List(ctx context.Context, ns, prefix string, limit int) ([]string, error) {
+	return s.kv.KVList(ctx, ns, prefix, limit)
 }

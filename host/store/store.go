@@ -261,3 +261,18 @@ func NextStatus(cur RunStatus, t EventType) (RunStatus, error) {
 // "output" (the name, with the mapping key of a dynamic output: "chunks[eu]"), "mapping_key",
 // "location", "io_manager", "format", "bytes" and, for Arrow, "rows".
 const EventStepOutput EventType = "STEP_OUTPUT"
+
+// KV is implemented by stores that keep the data of kv resources (ABI.md 4.7): values by key,
+// in namespaces that never see each other's keys. The host uses it when the store has it, and
+// an in-memory map otherwise.
+type KV interface {
+	// KVGet returns the value of key and whether it exists.
+	KVGet(ctx context.Context, namespace, key string) ([]byte, bool, error)
+	// KVPut sets key to value, durably.
+	KVPut(ctx context.Context, namespace, key string, value []byte) error
+	// KVDelete removes key; deleting a missing key is not an error.
+	KVDelete(ctx context.Context, namespace, key string) error
+	// KVList returns the keys that start with prefix in byte order, at most limit of them (all
+	// when limit <= 0).
+	KVList(ctx context.Context, namespace, prefix string, limit int) ([]string, error)
+}

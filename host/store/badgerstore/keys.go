@@ -23,6 +23,7 @@ package badgerstore
 //	k/<assetKey>                          -> empty; the set of materialized asset keys, sorted
 //	c/<assetKey>\x00<eventID: 8 bytes>    -> copy of an ASSET_CHECK_EVALUATION event of one of
 //	                                         the asset's checks, JSON; newest first like m/
+//	x/<namespace>\x00<key>                -> a kv resource's value (kv.go)
 //
 // The materialization index holds a copy of the event rather than a pointer to e/...: events
 // are never rewritten, materialization events are a small share of all events, and a copy lets

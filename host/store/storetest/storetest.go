@@ -21,6 +21,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Concurrent", concurrentTests},
 		{"Close", closeTests},
 		{"Context", contextTests},
+		{"KV", kvTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -1146,4 +1148,79 @@ var checkEvaluationTests = []test{
 			t.Error("accepted an ASSET_CHECK_EVALUATION event without a check evaluation")
 		}
 	}},
+}
+
+// kvTests run against stores that implement store.KV; others skip them.
+var kvTests = []test{
+	{"put get delete", func(t *testing.T, s store.Store) {
+		kv := kvOf(t, s)
+		ctx := t.Context()
+		if _, found, err := kv.KVGet(ctx, "ns", "missing"); err != nil || found {
+			t.Fatalf("get missing: found %v, %v", found, err)
+		}
+		if err := kv.KVPut(ctx, "ns", "k", []byte("v1")); err != nil {
+			t.Fatal(err)
+		}
+		if err := kv.KVPut(ctx, "ns", "k", []byte("v2")); err != nil {
+			t.Fatal(err)
+		}
+		if v, found, err := kv.KVGet(ctx, "ns", "k"); err != nil || !found || string(v) != "v2" {
+			t.Fatalf("get = %q %v %v, want the last value put", v, found, err)
+		}
+		if err := kv.KVPut(ctx, "ns", "empty", nil); err != nil {
+			t.Fatal(err)
+		}
+		if v, found, err := kv.KVGet(ctx, "ns", "empty"); err != nil || !found || len(v) != 0 {
+			t.Fatalf("empty value = %q %v %v", v, found, err)
+		}
+		if err := kv.KVDelete(ctx, "ns", "k"); err != nil {
+			t.Fatal(err)
+		}
+		if err := kv.KVDelete(ctx, "ns", "k"); err != nil {
+			t.Fatalf("deleting a missing key: %v", err)
+		}
+		if _, found, _ := kv.KVGet(ctx, "ns", "k"); found {
+			t.Fatal("deleted key still found")
+		}
+	}},
+	{"namespaces are separate", func(t *testing.T, s store.Store) {
+		kv := kvOf(t, s)
+		ctx := t.Context()
+		kv.KVPut(ctx, "a", "k", []byte("in a"))
+		kv.KVPut(ctx, "ab", "k", []byte("in ab"))
+		if v, _, _ := kv.KVGet(ctx, "a", "k"); string(v) != "in a" {
+			t.Errorf("a/k = %q", v)
+		}
+		if keys, _ := kv.KVList(ctx, "a", "", 0); len(keys) != 1 {
+			t.Errorf("namespace a lists %q; a namespace that is a prefix of another must not see its keys", keys)
+		}
+		if _, found, _ := kv.KVGet(ctx, "b", "k"); found {
+			t.Error("namespace b sees a's key")
+		}
+	}},
+	{"list by prefix in byte order with a limit", func(t *testing.T, s store.Store) {
+		kv := kvOf(t, s)
+		ctx := t.Context()
+		for _, k := range []string{"2026-02", "2025-12", "2026-01", "other", "2026-01-x"} {
+			if err := kv.KVPut(ctx, "ns", k, []byte(k)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		keys, err := kv.KVList(ctx, "ns", "2026-", 0)
+		if err != nil || strings.Join(keys, ",") != "2026-01,2026-01-x,2026-02" {
+			t.Fatalf("list = %q %v", keys, err)
+		}
+		keys, _ = kv.KVList(ctx, "ns", "", 2)
+		if strings.Join(keys, ",") != "2025-12,2026-01" {
+			t.Fatalf("list with limit 2 = %q", keys)
+		}
+	}},
+}
+
+func kvOf(t *testing.T, s store.Store) store.KV {
+	kv, ok := s.(store.KV)
+	if !ok {
+		t.Skip("the store does not implement store.KV")
+	}
+	return kv
 }

@@ -140,6 +140,30 @@ func init() {
 		return "got " + string(v), nil
 	}, wasmorch.OpInputs("v"))
 
+	// counter increments the number stored under "count" in the kv resource "state".
+	wasmorch.Op("counter", func(ctx *wasmorch.Context) (int, error) {
+		resp, err := ctx.Resource("state", map[string]any{"op": "get", "key": "count"})
+		if err != nil {
+			return 0, err
+		}
+		var got struct {
+			Value []byte `json:"value_base64"`
+			Found bool   `json:"found"`
+		}
+		if err := json.Unmarshal(resp, &got); err != nil {
+			return 0, err
+		}
+		n := 0
+		if got.Found {
+			fmt.Sscan(string(got.Value), &n)
+		}
+		n++
+		_, err = ctx.Resource("state", map[string]any{"op": "put", "key": "count", "value_base64": base64.StdEncoding.EncodeToString([]byte(fmt.Sprint(n)))})
+		return n, err
+	}, wasmorch.OpResources("state"))
+	wasmorch.Graph("count", wasmorch.Node("counter", "counter"))
+	wasmorch.Job("count_job", wasmorch.JobGraph("count"))
+
 	// square_all is a nested graph: each value squared, then collected.
 	wasmorch.Graph("square_all",
 		wasmorch.GraphInputs("ns"),
