@@ -255,7 +255,9 @@ func (s storeKV) Put(ctx context.Context, ns, key string, value []byte) error {
 	return s.kv.KVPut(ctx, ns, key, value)
 }
 
-func (s storeKV) Delete(ctx context.Context, ns, key string) error { return s.kv.KVDelete(ctx, ns, key) }
+func (s storeKV) Delete(ctx context.Context, ns, key string) error {
+	return s.kv.KVDelete(ctx, ns, key)
+}
 
 func (s storeKV) List(ctx context.Context, ns, prefix string, limit int) ([]string, error) {
 	return s.kv.KVList(ctx, ns, prefix, limit)

@@ -10,7 +10,8 @@
 //   - files ([NewFiles]): a directory, jailed with [os.Root]; read-only or read-write.
 //   - http ([NewHTTP]): HTTP(S) requests to an allow-list of hosts, with method, size and time
 //     limits and static headers (for example an auth token) the guest cannot override.
-//   - kv ([NewKV]): one namespace of a key-value store behind [KVBackend]; [NewMemoryKV] is an
+//   - kv ([NewKV]): one namespace of a key-value store behind [KVBackend]: the instance's store
+//     (Badger keeps it durably), or [NewMemoryKV], an
 //     in-memory backend.
 //
 // Every resource takes a JSON request and returns a JSON response ([Resource]). A [Registry]
