@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -409,5 +412,27 @@ func TestKVResourceLivesInTheStore(t *testing.T) {
 		if got := count(); got != want {
 			t.Fatalf("count = %v, want %v", got, want)
 		}
+	}
+}
+
+// An http resource reaches allow-listed hosts only: the same op fetches from the granted test
+// server and fails, naming the host, for any other.
+func TestHTTPResourceAllowList(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("hello " + r.URL.Path)) }))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	inst := openInstance(t)
+	ws := loadWorkspace(t, inst, writeWorkspace(t, map[string]string{"ops": guesttest.Path(t, "guests/go/ops/ops.wasm")},
+		"resources:\n  scratch: {kind: files, root: "+t.TempDir()+", mode: read-write}\n  api: {kind: http, allow: [\""+u.Host+"\"], methods: [GET]}\n"))
+	res := executeJob(t, inst, ws, "fetch_job", host.WithRunConfig([]byte(`{"ops": {"fetch": {"config": {"url": "`+srv.URL+`/orders"}}}}`)))
+	if !res.Success() {
+		t.Fatal(res.Err())
+	}
+	if got := jsonOutput(t, inst, res, "fetch", "result"); got != "200 hello /orders" {
+		t.Errorf("fetch = %v", got)
+	}
+	res = executeJob(t, inst, ws, "fetch_job", host.WithRunConfig([]byte(`{"ops": {"fetch": {"config": {"url": "http://blocked.example/orders"}}}}`)))
+	if e := stepError(t, res, "fetch"); !strings.Contains(e, `host "blocked.example" is not in the allow-list`) || !strings.Contains(e, `resource "api"`) {
+		t.Errorf("blocked host: %s", e)
 	}
 }

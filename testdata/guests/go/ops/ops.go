@@ -164,6 +164,30 @@ func init() {
 	wasmorch.Graph("count", wasmorch.Node("counter", "counter"))
 	wasmorch.Job("count_job", wasmorch.JobGraph("count"))
 
+	// fetch GETs config url through the http resource "api" and returns the body's text.
+	wasmorch.Op("fetch", func(ctx *wasmorch.Context) (string, error) {
+		var c struct {
+			URL string `json:"url"`
+		}
+		if err := ctx.Config(&c); err != nil {
+			return "", err
+		}
+		resp, err := ctx.Resource("api", map[string]any{"method": "GET", "url": c.URL})
+		if err != nil {
+			return "", err
+		}
+		var got struct {
+			Status int    `json:"status"`
+			Body   []byte `json:"body_base64"`
+		}
+		if err := json.Unmarshal(resp, &got); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%d %s", got.Status, got.Body), nil
+	}, wasmorch.OpResources("api"), wasmorch.OpConfigSchema(`{"type":"object","properties":{"url":{"type":"string"}},"required":["url"]}`))
+	wasmorch.Graph("fetching", wasmorch.Node("fetch", "fetch"))
+	wasmorch.Job("fetch_job", wasmorch.JobGraph("fetching"))
+
 	// square_all is a nested graph: each value squared, then collected.
 	wasmorch.Graph("square_all",
 		wasmorch.GraphInputs("ns"),
