@@ -436,3 +436,24 @@ func TestHTTPResourceAllowList(t *testing.T) {
 		t.Errorf("blocked host: %s", e)
 	}
 }
+
+// A guest that opens an output by a bad name fails its step with a message saying what is wrong.
+func TestBadOutputNames(t *testing.T) {
+	inst := openInstance(t)
+	ws := loadWorkspace(t, inst, writeWorkspace(t, map[string]string{"names": guesttest.Path(t, "guests/wat/dynamic_names.wasm")}, `graphs:
+  - name: g
+    nodes: [{name: a, op: a_nokey}, {name: b, op: b_plainkey}, {name: c, op: c_badkey}, {name: d, op: d_unknown}]
+jobs: [{name: j, graph: g}]
+`))
+	res := executeJob(t, inst, ws, "j")
+	for step, want := range map[string]string{
+		"a": `output "chunks" is dynamic: open it once per mapping key, as chunks[KEY]`,
+		"b": `output "plain" is not dynamic, so it cannot be opened with a mapping key ("plain[x]")`,
+		"c": `output name "chunks[a-b]": a mapping key must match ^[A-Za-z0-9_]+$`,
+		"d": `step "d" has no output "other" (opened as "other[x]")`,
+	} {
+		if e := stepError(t, res, step); !strings.Contains(e, want) {
+			t.Errorf("step %s: %s\nwant it to contain %s", step, e, want)
+		}
+	}
+}

@@ -205,7 +205,14 @@ func (m *Module) Run(ctx context.Context, step Step) (*StepResult, error) {
 	case abi.RunFailure, abi.RunRetryLater:
 		st.abortOutputs()
 		msg := st.errMsg
-		if msg == "" {
+		switch {
+		case msg != "":
+		case st.logs.lastError() != "":
+			// No error_set: the guest's last ERROR log or stderr line says what went wrong.
+			msg = st.logs.lastError()
+		case st.lastErr != "":
+			msg = "step failed without a message; its last failed host call said: " + st.lastErr
+		default:
 			msg = "step failed without a message"
 		}
 		return nil, &StepError{Kind: FailureGuest, Message: msg, Retry: status == abi.RunRetryLater}
