@@ -245,3 +245,25 @@ func TestAssetChecksCommand(t *testing.T) {
 		t.Errorf("no evaluations (exit %d): %s", code, out)
 	}
 }
+
+// A graph job runs from the CLI: its mapped steps show by key, and a failed run re-executes
+// from failure through the CLI as well.
+func TestGraphJobCommands(t *testing.T) {
+	ws := workspaceWith(t, map[string]string{"ops": guesttest.Path(t, "guests/go/ops/ops.wasm")})
+	f, _ := os.OpenFile(ws, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("resources:\n  scratch: {kind: files, root: " + t.TempDir() + ", mode: read-write}\n")
+	f.Close()
+	code, out, _ := run(t, "job", "list", "-w", ws)
+	if code != 0 || !regexp.MustCompile(`fan_job\s+graph fan\s+kind=fan\s+module "ops"`).MatchString(out) {
+		t.Errorf("job list (exit %d):\n%s", code, out)
+	}
+	code, out, errOut := run(t, "job", "execute", "-j", "fan_job", "--plain", "--config-json", `{"ops": {"gate": {"config": {"fail_key": "n3"}}}}`, "-w", ws)
+	runID := regexp.MustCompile(`Run ([0-9a-f-]{36}) FAILURE`).FindStringSubmatch(out)
+	if code != 1 || runID == nil || !strings.Contains(out+errOut, "gate[n3]") || !strings.Contains(out+errOut, "deliberate failure for n3") {
+		t.Fatalf("job execute (exit %d):\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = run(t, "run", "reexecute", runID[1], "--from-failure", "--config-json", `{"ops": {"gate": {"config": {"fail_key": "none"}}}}`, "-w", ws)
+	if code != 0 || !strings.Contains(out, "3 succeeded, 0 failed, 0 skipped") {
+		t.Fatalf("reexecute (exit %d):\n%s\n%s", code, out, errOut)
+	}
+}
