@@ -784,6 +784,53 @@ func opIO[T manifest.OpIn | manifest.OpOut](list []T) []string {
 
 func manifestCases() []manifestCase {
 	return []manifestCase{
+		{"graph_and_job", func(t *testing.T, m *manifest.Manifest) {
+			var g *manifest.Graph
+			for i := range m.Graphs {
+				if m.Graphs[i].Name == "conformance_graph" {
+					g = &m.Graphs[i]
+				}
+			}
+			if g == nil {
+				t.Fatal("the manifest has no graph conformance_graph")
+			}
+			want := manifest.Graph{Name: "conformance_graph", Nodes: []manifest.GraphNode{
+				{Name: "fan", Op: "fan_out"},
+				{Name: "double", Op: "mapped", Ins: map[string]manifest.GraphNodeFrom{"n": {Node: "fan", Output: "chunks"}}},
+				{Name: "total", Op: "MODULE:sum", Ins: map[string]manifest.GraphNodeFrom{"values": {Node: "double", Output: "result", Collect: true}}},
+			}, Outs: []manifest.GraphOut{{Name: "total", Node: "total", Output: "result"}}}
+			got := *g
+			var cfg any
+			for i := range got.Nodes {
+				if got.Nodes[i].Name == "total" && len(got.Nodes[i].Config) > 0 {
+					cfg = jsonOf(t, got.Nodes[i].Config)
+				}
+				got.Nodes[i].Config = nil
+				if len(got.Nodes[i].Ins) == 0 {
+					got.Nodes[i].Ins = nil
+				}
+			}
+			slices.SortFunc(got.Nodes, func(a, b manifest.GraphNode) int { return strings.Compare(order[a.Name], order[b.Name]) })
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("graph = %+v\nwant %+v", got, want)
+			}
+			if !reflect.DeepEqual(cfg, map[string]any{"precision": 2.0}) {
+				t.Errorf("node total config = %v, want {\"precision\": 2}", cfg)
+			}
+			var j *manifest.Job
+			for i := range m.Jobs {
+				if m.Jobs[i].Name == "conformance_job" {
+					j = &m.Jobs[i]
+				}
+			}
+			if j == nil {
+				t.Fatal("the manifest has no job conformance_job")
+			}
+			if j.Graph != "conformance_graph" || j.Selection != "" || !reflect.DeepEqual(j.Tags, map[string]string{"suite": "conformance"}) ||
+				!reflect.DeepEqual(jsonOf(t, j.Config), map[string]any{"ops": map[string]any{"fan": map[string]any{"config": map[string]any{}}}}) {
+				t.Errorf("job = %+v (config %s)", *j, j.Config)
+			}
+		}},
 		{"checks", func(t *testing.T, m *manifest.Manifest) {
 			manifestAsset(t, m, "checked", "bytes")
 			got := map[string]bool{}
@@ -961,3 +1008,6 @@ func checkLargeEcho(t *testing.T, m *Module) {
 	}
 	t.Logf("streamed %d rows, %d MiB of column data, through a %d MiB memory limit", rows, bytes>>20, conformanceMemoryLimit>>20)
 }
+
+// order sorts conformance_graph's nodes as CASES.md lists them.
+var order = map[string]string{"fan": "1", "double": "2", "total": "3"}

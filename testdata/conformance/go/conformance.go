@@ -40,6 +40,14 @@ func init() {
 		wasmorch.Retry(wasmorch.RetryPolicy{MaxRetries: 2, Delay: 500 * time.Millisecond, Backoff: wasmorch.BackoffExponential}))
 	wasmorch.Op("fan_out", fanOut, wasmorch.OpOutputs("chunks", "count"), wasmorch.OpDynamicOutputs("chunks"))
 	wasmorch.Op("mapped", mapped, wasmorch.OpInputs("n"))
+	wasmorch.Graph("conformance_graph",
+		wasmorch.Node("fan", "fan_out"),
+		wasmorch.Node("double", "mapped", wasmorch.Wire("n", "fan", "chunks")),
+		wasmorch.Node("total", "MODULE:sum", wasmorch.Collect("values", "double", "result"), wasmorch.NodeConfig(`{"precision": 2}`)),
+		wasmorch.GraphOutput("total", "total", "result"),
+	)
+	wasmorch.Job("conformance_job", wasmorch.JobGraph("conformance_graph"),
+		wasmorch.JobTags(map[string]string{"suite": "conformance"}), wasmorch.JobConfig(`{"ops": {"fan": {"config": {}}}}`))
 }
 
 func main() {}
