@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/wasmorch/wasmorch/host/internal/config"
 )
 
-// JobInfo describes a job: a named asset selection with default run config and tags.
+// JobInfo describes a job: a named asset selection or graph, with default run config and tags.
 type JobInfo struct {
 	Name        string
 	Description string
@@ -132,24 +134,9 @@ func mergeJSON(base, override []byte) ([]byte, error) {
 	if err := json.Unmarshal(override, &o); err != nil {
 		return nil, fmt.Errorf("not JSON: %v", err)
 	}
-	return json.Marshal(merge(b, o))
+	return json.Marshal(config.MergeValues(b, o))
 }
 
-func merge(base, override any) any {
-	bm, ok1 := base.(map[string]any)
-	om, ok2 := override.(map[string]any)
-	if !ok1 || !ok2 {
-		return override
-	}
-	out := make(map[string]any, len(bm)+len(om))
-	for k, v := range bm {
-		out[k] = v
-	}
-	for k, v := range om {
-		out[k] = merge(bm[k], v)
-	}
-	return out
-}
 
 // MergeRunConfig deep-merges run config override onto base (both JSON objects in Dagster's
 // shape), as the CLI merges -c files and --config-json.

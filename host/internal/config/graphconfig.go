@@ -185,7 +185,7 @@ func (g *graphWalk) ops(path string, raw any, nodes map[string]*GraphNode) map[s
 		cfg, hasCfg := em["config"]
 		switch {
 		case n.Default != nil && hasCfg:
-			cfg = mergeValues(deepCopy(n.Default), cfg)
+			cfg = MergeValues(deepCopy(n.Default), cfg)
 		case n.Default != nil:
 			cfg = deepCopy(n.Default)
 		case hasCfg:
@@ -204,8 +204,9 @@ func (g *graphWalk) ops(path string, raw any, nodes map[string]*GraphNode) map[s
 	return redacted
 }
 
-// mergeValues merges override over base: objects key by key, anything else replaced.
-func mergeValues(base, override any) any {
+// MergeValues deep-merges decoded JSON: objects key by key, anything else replaced by override,
+// as Dagster merges run config files.
+func MergeValues(base, override any) any {
 	bm, ok1 := base.(map[string]any)
 	om, ok2 := override.(map[string]any)
 	if !ok1 || !ok2 {
@@ -216,7 +217,7 @@ func mergeValues(base, override any) any {
 		out[k] = v
 	}
 	for k, v := range om {
-		out[k] = mergeValues(bm[k], v)
+		out[k] = MergeValues(bm[k], v)
 	}
 	return out
 }
