@@ -631,14 +631,14 @@ void wm_buf_json_double(wm_buf *b, double v) {
 /* 5. Registration and the manifest                                                           */
 /* ========================================================================================== */
 
-enum def_kind { DEF_ASSET, DEF_OP, DEF_CHECK };
+enum def_kind { DEF_ASSET, DEF_OP, DEF_CHECK, DEF_GRAPH, DEF_JOB };
 
 typedef struct wm_def {
     enum def_kind kind;
     char *name;
     char *asset; /* checks: the asset key the check evaluates; NULL otherwise */
-    wm_fn fn;
-    char *json; /* this definition's manifest entry */
+    wm_fn fn;   /* NULL for graphs and jobs */
+    char *json; /* this definition's manifest entry; NULL for a graph or job that had problems */
 } wm_def;
 
 struct wm_registry {
@@ -680,7 +680,7 @@ static const char key_help[] = "one or more components matching [A-Za-z0-9_][A-Z
 /* Current registration, for problem messages. */
 typedef struct reg_item {
     wm_registry *r;
-    const char *what; /* "asset", "op" or "check" */
+    const char *what; /* "asset", "op", "check", "graph" or "job" */
     const char *name;
     int problems;
     const char *asset; /* checks: the asset, named in problems */
@@ -1042,6 +1042,197 @@ void wm_check(wm_registry *r, const char *name, const char *asset, wm_fn fn, con
     reg_add(r, DEF_CHECK, name, asset, fn, &b);
 }
 
+/* ---- graphs and jobs ---- */
+
+static bool given(const char *s) { return s && *s; }
+
+/* Whether s has a character other than white space. */
+static bool has_text(const char *s) {
+    for (; s && *s; s++)
+        if (!(*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) return true;
+    return false;
+}
+
+/* An op or graph reference: NAME, or MODULE:NAME for one of another module (ABI.md 7.8). */
+static bool valid_ref(const char *s) {
+    if (!s) return false;
+    const char *colon = strchr(s, ':');
+    return colon ? colon > s && valid_name(colon + 1) : valid_name(s);
+}
+
+static bool graph_has_node(const wm_node *nodes, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(nodes[i].name, name) == 0) return true;
+    return false;
+}
+
+static void json_str_field(wm_buf *b, const char *field, const char *s) {
+    wm_buf_printf(b, ",\"%s\":", field);
+    buf_json_str(b, s);
+}
+
+/* Records a graph or job name even when its registration failed, so that a duplicate is
+ * reported too; json (freed here) is its manifest entry, or NULL after a problem. */
+static void reg_add_named(wm_registry *r, enum def_kind kind, const char *name, reg_item *it, wm_buf *json) {
+    if (it->problems) wm_buf_free(json);
+    if (!name) {
+        wm_buf_free(json);
+        return;
+    }
+    reg_add(r, kind, name, NULL, NULL, json);
+}
+
+/* The wires of node n of a graph: its "ins" object. */
+static void json_wires(reg_item *it, wm_buf *b, const wm_node *n, const wm_node *nodes, int nnodes, const char *const *inputs) {
+    int nw = 0;
+    while (n->wires && n->wires[nw].input) nw++;
+    if (!nw) return;
+    wm_buf_puts(b, ",\"ins\":{");
+    for (int k = 0; k < nw; k++) {
+        const wm_wire *w = &n->wires[k];
+        if (!valid_name(w->input))
+            problem(it, "node \"%s\": wires[%d]: \"%s\" is not a valid input name ([A-Za-z_][A-Za-z0-9_]*)", n->name, k, w->input);
+        for (int l = 0; l < k; l++)
+            if (strcmp(n->wires[l].input, w->input) == 0) problem(it, "node \"%s\": input \"%s\" is wired twice", n->name, w->input);
+        if (given(w->graph_input)) {
+            bool known = false;
+            for (int i = 0; inputs && inputs[i]; i++) known = known || strcmp(inputs[i], w->graph_input) == 0;
+            if (given(w->node) || given(w->output))
+                problem(it, "node \"%s\" input \"%s\": give either .graph_input or .node and .output, not both", n->name, w->input);
+            else if (!known)
+                problem(it, "node \"%s\" input \"%s\" reads graph input \"%s\", which the graph does not have (.inputs)", n->name, w->input,
+                        w->graph_input);
+            if (w->collect)
+                problem(it, "node \"%s\" input \"%s\": only a node's output can be collected, not a graph input", n->name, w->input);
+        } else if (!given(w->node) || !given(w->output)) {
+            problem(it, "node \"%s\" input \"%s\" needs .node and .output, or .graph_input", n->name, w->input);
+        } else if (!graph_has_node(nodes, nnodes, w->node)) {
+            problem(it, "node \"%s\" input \"%s\" reads node \"%s\", which the graph does not have", n->name, w->input, w->node);
+        } else if (strcmp(w->node, n->name) == 0) {
+            problem(it, "node \"%s\" input \"%s\" reads the node's own output", n->name, w->input);
+        } else if (!valid_name(w->output)) {
+            problem(it, "node \"%s\" input \"%s\" reads output \"%s\", which is not a valid output name", n->name, w->input, w->output);
+        }
+        if (k) wm_buf_puts(b, ",");
+        buf_json_str(b, w->input);
+        wm_buf_puts(b, ":{");
+        size_t start = b->len;
+        if (given(w->node)) json_str_field(b, "node", w->node);
+        if (given(w->output)) json_str_field(b, "output", w->output);
+        if (given(w->graph_input)) json_str_field(b, "graph_input", w->graph_input);
+        if (w->collect) wm_buf_puts(b, ",\"collect\":true");
+        if (!b->failed && b->len > start) { /* drop the first field's comma */
+            memmove(b->data + start, b->data + start + 1, b->len - start);
+            b->len--;
+        }
+        wm_buf_puts(b, "}");
+    }
+    wm_buf_puts(b, "}");
+}
+
+void wm_graph(wm_registry *r, const char *name, const wm_graph_opts *opts) {
+    if (!r) return;
+    static const wm_graph_opts none = {0};
+    if (!opts) opts = &none;
+    reg_item it = {r, "graph", name ? name : "(null)", 0, NULL};
+    if (!valid_name(name)) problem(&it, "invalid graph name: want [A-Za-z_][A-Za-z0-9_]*");
+    else if (reg_has(r, DEF_GRAPH, name, NULL)) problem(&it, "the name is registered twice; graph names must be unique within a module");
+
+    wm_buf b = {0};
+    wm_buf_puts(&b, "{\"name\":");
+    buf_json_str(&b, name);
+    if (given(opts->description)) json_str_field(&b, "description", opts->description);
+
+    const char *const *ins = opts->inputs;
+    if (ins && ins[0]) {
+        wm_buf_puts(&b, ",\"ins\":[");
+        for (int i = 0; ins[i]; i++) {
+            if (!valid_name(ins[i])) problem(&it, "inputs[%d]: \"%s\" is not a valid input name ([A-Za-z_][A-Za-z0-9_]*)", i, ins[i]);
+            for (int j = 0; j < i; j++)
+                if (strcmp(ins[j], ins[i]) == 0) problem(&it, "input name \"%s\" is declared twice", ins[i]);
+            wm_buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+            buf_json_str(&b, ins[i]);
+            wm_buf_puts(&b, "}");
+        }
+        wm_buf_puts(&b, "]");
+    }
+
+    const wm_node *nodes = opts->nodes;
+    int nn = 0;
+    while (nodes && nodes[nn].name) nn++;
+    if (!nn) problem(&it, "a graph needs at least one node (.nodes)");
+    wm_buf_puts(&b, ",\"nodes\":[");
+    for (int i = 0; i < nn; i++) {
+        const wm_node *n = &nodes[i];
+        if (!valid_name(n->name)) problem(&it, "nodes[%d]: \"%s\" is not a valid node name ([A-Za-z_][A-Za-z0-9_]*)", i, n->name);
+        for (int j = 0; j < i; j++)
+            if (strcmp(nodes[j].name, n->name) == 0) problem(&it, "node name \"%s\" is used twice", n->name);
+        if (!given(n->op)) problem(&it, "node \"%s\": .op is required", n->name);
+        else if (!valid_ref(n->op)) problem(&it, "node \"%s\": op \"%s\" is not an op or graph name, or MODULE:NAME", n->name, n->op);
+        else if (name && strcmp(n->op, name) == 0) problem(&it, "node \"%s\": a graph cannot contain itself", n->name);
+        wm_buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+        buf_json_str(&b, n->name);
+        json_str_field(&b, "op", n->op);
+        json_wires(&it, &b, n, nodes, nn, ins);
+        if (given(n->config)) {
+            wm_buf what = {0};
+            wm_buf_printf(&what, "node \"%s\": config", n->name);
+            json_object_opt(&it, &b, "config", n->config, what.data ? what.data : "a node's config");
+            wm_buf_free(&what);
+        }
+        wm_buf_puts(&b, "}");
+    }
+    wm_buf_puts(&b, "]");
+
+    const wm_graph_output *outs = opts->outputs;
+    if (outs && outs[0].name) {
+        wm_buf_puts(&b, ",\"outs\":[");
+        for (int i = 0; outs[i].name; i++) {
+            const wm_graph_output *o = &outs[i];
+            if (!valid_name(o->name)) problem(&it, "outputs[%d]: \"%s\" is not a valid output name ([A-Za-z_][A-Za-z0-9_]*)", i, o->name);
+            for (int j = 0; j < i; j++)
+                if (strcmp(outs[j].name, o->name) == 0) problem(&it, "output name \"%s\" is declared twice", o->name);
+            if (!given(o->node) || !given(o->output)) problem(&it, "output \"%s\" needs .node and .output", o->name);
+            else if (!graph_has_node(nodes, nn, o->node))
+                problem(&it, "output \"%s\" reads node \"%s\", which the graph does not have", o->name, o->node);
+            else if (!valid_name(o->output))
+                problem(&it, "output \"%s\" reads output \"%s\", which is not a valid output name", o->name, o->output);
+            wm_buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+            buf_json_str(&b, o->name);
+            json_str_field(&b, "node", o->node);
+            json_str_field(&b, "output", o->output);
+            wm_buf_puts(&b, "}");
+        }
+        wm_buf_puts(&b, "]");
+    }
+    wm_buf_puts(&b, "}");
+    reg_add_named(r, DEF_GRAPH, name, &it, &b);
+}
+
+void wm_job(wm_registry *r, const char *name, const wm_job_opts *opts) {
+    if (!r) return;
+    static const wm_job_opts none = {0};
+    if (!opts) opts = &none;
+    reg_item it = {r, "job", name ? name : "(null)", 0, NULL};
+    if (!valid_name(name)) problem(&it, "invalid job name: want [A-Za-z_][A-Za-z0-9_]*");
+    else if (reg_has(r, DEF_JOB, name, NULL)) problem(&it, "the name is registered twice; job names must be unique within a module");
+    bool graph = has_text(opts->graph), selection = has_text(opts->selection);
+    if (graph == selection)
+        problem(&it, "a job needs exactly one of .graph and .selection, and %s", graph ? "both are set" : "neither is set");
+    if (graph && !valid_ref(opts->graph)) problem(&it, "graph \"%s\" is not a graph name or MODULE:NAME", opts->graph);
+
+    wm_buf b = {0};
+    wm_buf_puts(&b, "{\"name\":");
+    buf_json_str(&b, name);
+    if (given(opts->description)) json_str_field(&b, "description", opts->description);
+    if (selection) json_str_field(&b, "selection", opts->selection);
+    if (graph) json_str_field(&b, "graph", opts->graph);
+    json_tags(&it, &b, opts->tags);
+    if (given(opts->config)) json_object_opt(&it, &b, "config", opts->config, "config");
+    wm_buf_puts(&b, "}");
+    reg_add_named(r, DEF_JOB, name, &it, &b);
+}
+
 static void registry_free(wm_registry *r) {
     for (int i = 0; i < r->n; i++) {
         free(r->defs[i].name);
@@ -1063,7 +1254,8 @@ static char *registry_problems(const wm_registry *r) {
         wm_buf_printf(&b, "wasmorch: registration failed: %s", r->problems[i]);
     }
     if (!r->oom && r->nproblems == 0 && r->n == 0)
-        wm_buf_puts(&b, "wasmorch: the module registers no assets, ops or checks; call wm_asset, wm_op or wm_check from wasmorch_register");
+        wm_buf_puts(&b, "wasmorch: the module registers no assets, ops, checks, graphs or jobs; call wm_asset, wm_op, wm_check, wm_graph or "
+                        "wm_job from wasmorch_register");
     if (b.failed) {
         wm_buf_free(&b);
         return xstrdup("wasmorch: registration failed (out of memory)");
@@ -1074,11 +1266,11 @@ static char *registry_problems(const wm_registry *r) {
 static char *registry_manifest(const wm_registry *r, size_t *len) {
     wm_buf b = {0};
     wm_buf_printf(&b, "{\"abi_version\":%d,\"sdk\":{\"name\":\"%s\",\"version\":\"%s\"}", WM_ABI_VERSION, WM_SDK_NAME, WM_SDK_VERSION);
-    static const char *const lists[] = {",\"assets\":[", ",\"ops\":[", ",\"checks\":["};
-    for (int kind = DEF_ASSET; kind <= DEF_CHECK; kind++) {
+    static const char *const lists[] = {",\"assets\":[", ",\"ops\":[", ",\"checks\":[", ",\"graphs\":[", ",\"jobs\":["};
+    for (int kind = DEF_ASSET; kind <= DEF_JOB; kind++) {
         int n = 0;
         for (int i = 0; i < r->n; i++) {
-            if ((int)r->defs[i].kind != kind) continue;
+            if ((int)r->defs[i].kind != kind || !r->defs[i].json) continue;
             wm_buf_puts(&b, n++ ? "," : lists[kind]);
             wm_buf_puts(&b, r->defs[i].json);
         }

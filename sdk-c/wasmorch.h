@@ -2,7 +2,7 @@
  * wasmorch.h - C SDK for wasmorch guest modules (guest ABI version 1, see abi/ABI.md).
  *
  * A module built with this SDK defines one function, wasmorch_register, that registers its assets,
- * ops and asset checks. The SDK implements the module's exports (wasmorch_abi_version, wasmorch_manifest,
+ * ops, asset checks, graphs and jobs. The SDK implements the module's exports (wasmorch_abi_version, wasmorch_manifest,
  * wasmorch_run): it builds the manifest from the registrations, and for each step it reads the
  * invocation, calls the registered function with a wm_ctx, and finishes the outputs.
  *
@@ -377,8 +377,98 @@ void wm_op(wm_registry *r, const char *name, wm_fn fn, const wm_op_opts *opts);
 void wm_check(wm_registry *r, const char *name, const char *asset, wm_fn fn, const wm_check_opts *opts);
 
 /**
- * Defined by the module: registers its assets and ops. The SDK calls it at the start of
- * wasmorch_manifest and of wasmorch_run.
+ * Where one input of a graph node comes from (ABI.md 7.8): output `output` of the node `node` of
+ * the same graph, or the graph's own input `graph_input` (then leave node and output NULL).
+ * collect (node outputs only) gathers every mapped value of a dynamic output, or of a node mapped
+ * over one, into this one input: Arrow tables concatenated in mapping-key order, JSON values as
+ * an array. A list of wires is terminated by {NULL}.
+ */
+typedef struct wm_wire {
+    const char *input; /**< the node's input name */
+    const char *node;
+    const char *output;
+    bool collect;
+    const char *graph_input;
+} wm_wire;
+
+/**
+ * One node of a graph: a use of op, which names an op or graph of this module, or MODULE:NAME for
+ * one of another module of the workspace. A list of nodes is terminated by {NULL}.
+ */
+typedef struct wm_node {
+    const char *name;
+    const char *op;
+    const wm_wire *wires;   /**< the node's inputs, terminated by {NULL} */
+    const char *config;     /**< default config, a JSON object, which run config merges over key by key */
+} wm_node;
+
+/** An output of a graph: output `output` of the node `node`, for graphs nested in others. */
+typedef struct wm_graph_output {
+    const char *name;
+    const char *node;
+    const char *output;
+} wm_graph_output;
+
+/** Options of wm_graph. Only .nodes is required. */
+typedef struct wm_graph_opts {
+    const char *description;
+    /** The graph's input names, NULL-terminated. A job running the graph gives their values in
+     *  its run config ({"inputs": {"NAME": {"value": ...}}}); a graph nested in another, its node's wires. */
+    const char *const *inputs;
+    const wm_node *nodes;            /**< at least one, terminated by {NULL} */
+    const wm_graph_output *outputs;  /**< terminated by {NULL} */
+} wm_graph_opts;
+
+/** Options of wm_job. Give exactly one of .graph and .selection. */
+typedef struct wm_job_opts {
+    const char *description;
+    const char *graph;     /**< the graph to run: a graph of this module, or MODULE:NAME */
+    const char *selection; /**< or an asset selection, in the CLI's syntax ("group:orders", "+report") */
+    const wm_kv *tags;     /**< attached to each run of the job; terminated by {NULL} */
+    /** Default run config, a JSON object in Dagster's shape:
+     *  {"ops": {"NODE": {"config": {...}}}, "inputs": {"NAME": {"value": ...}}}. */
+    const char *config;
+} wm_job_opts;
+
+/**
+ * Registers the graph name (ABI.md 7.8): ops, and other graphs, wired into named nodes. A job runs
+ * it (wm_job). Nothing in it is a function of this module, so it can wire ops of other modules too.
+ *
+ *     wm_graph(r, "numbers", &(wm_graph_opts){
+ *         .inputs = (const char *[]){"ns", NULL},
+ *         .nodes = (const wm_node[]){
+ *             {.name = "fan", .op = "fan_out", .wires = (const wm_wire[]){{.input = "in", .graph_input = "ns"}, {0}}},
+ *             {.name = "double", .op = "mapped", .wires = (const wm_wire[]){{.input = "n", .node = "fan", .output = "chunks"}, {0}}},
+ *             {.name = "total", .op = "stats:sum", .config = "{\"precision\": 2}",
+ *              .wires = (const wm_wire[]){{.input = "values", .node = "double", .output = "result", .collect = true}, {0}}},
+ *             {0}},
+ *         .outputs = (const wm_graph_output[]){{.name = "total", .node = "total", .output = "result"}, {0}}});
+ *
+ * A node that reads a dynamic output, or the output of a node mapped over one, runs once per
+ * mapping key. The SDK copies what it needs, so opts may point to compound literals. Problems the
+ * module can see alone (invalid or duplicate names, a wire from a node or graph input the graph
+ * does not have, a node config that is not a JSON object) fail wasmorch_manifest, like every
+ * registration problem; whether the ops exist and their inputs, outputs and formats fit is checked
+ * by the host when it loads the workspace.
+ */
+void wm_graph(wm_registry *r, const char *name, const wm_graph_opts *opts);
+
+/**
+ * Registers the job name (ABI.md 7.9): a graph to run (.graph) or an asset selection to
+ * materialize (.selection), exactly one of them, with default run config and tags:
+ *
+ *     wm_job(r, "numbers_job", &(wm_job_opts){.graph = "numbers", .tags = (const wm_kv[]){{"team", "data"}, {0}},
+ *                                              .config = "{\"inputs\": {\"ns\": {\"value\": [1, 2]}}}"});
+ *     wm_job(r, "orders_job", &(wm_job_opts){.selection = "group:orders"});
+ *
+ * Problems (an invalid or duplicate name, both or neither of .graph and .selection, config that is
+ * not a JSON object) fail wasmorch_manifest, like every registration problem.
+ */
+void wm_job(wm_registry *r, const char *name, const wm_job_opts *opts);
+
+/**
+ * Defined by the module: registers its assets, ops, checks, graphs and jobs. The SDK calls it at
+ * the start of wasmorch_manifest and of wasmorch_run.
  */
 extern void wasmorch_register(wm_registry *r);
 

@@ -792,6 +792,72 @@ static int o_mapped(wm_ctx *ctx) {
 static const wm_field revenue_fields[] = {{.name = "region", .type = WM_UTF8, .not_null = true},
                                           {.name = "revenue", .type = WM_FLOAT64, .not_null = true}};
 
+/* Graphs and jobs, as in sdk-go/graph_test.go, plus one of every kind of wire. */
+static void register_graphs(wm_registry *r) {
+    wm_graph(r, "numbers",
+             &(wm_graph_opts){.description = "splits numbers",
+                              .inputs = (const char *[]){"ns", NULL},
+                              .nodes = (const wm_node[]){{.name = "split", .op = "split", .wires = (const wm_wire[]){{.input = "in", .graph_input = "ns"}, {0}}},
+                                                         {.name = "report",
+                                                          .op = "other:report",
+                                                          .wires = (const wm_wire[]){{.input = "parts", .node = "split", .output = "evens", .collect = true}, {0}},
+                                                          .config = "{\"limit\": 3}"},
+                                                         {0}},
+                              .outputs = (const wm_graph_output[]){{.name = "evens", .node = "split", .output = "evens"}, {0}}});
+    /* Empty members are left out: "" description and config, no wires, no outputs, collect false. */
+    wm_graph(r, "fan", &(wm_graph_opts){.description = "",
+                                        .inputs = (const char *[]){NULL},
+                                        .nodes = (const wm_node[]){{.name = "fan", .op = "fan_out", .wires = (const wm_wire[]){{0}}, .config = ""},
+                                                                   {.name = "double",
+                                                                    .op = "mapped_op",
+                                                                    .wires = (const wm_wire[]){{.input = "n", .node = "fan", .output = "chunks"},
+                                                                                               {.input = "extra", .node = "fan", .output = "count", .collect = false},
+                                                                                               {0}}},
+                                                                   {.name = "inner", .op = "numbers"},
+                                                                   {0}},
+                                        .outputs = (const wm_graph_output[]){{0}}});
+    wm_job(r, "numbers_job", &(wm_job_opts){.graph = "numbers",
+                                            .config = "{\"inputs\": {\"ns\": {\"value\": [1, 2]}}}",
+                                            .tags = (const wm_kv[]){{"team", "data"}, {0}}});
+    wm_job(r, "assets_job", &(wm_job_opts){.selection = "group:orders", .description = "", .graph = " ", .config = "", .tags = (const wm_kv[]){{0}}});
+    wm_job(r, "remote_job", &(wm_job_opts){.graph = "other:graph", .description = "Runs \"graph\" of other."});
+}
+
+/* Every problem of graphs and jobs that a module can see alone. */
+static void register_bad_graphs(wm_registry *r) {
+    wm_graph(r, "1bad", NULL);
+    wm_graph(r, "g",
+             &(wm_graph_opts){.nodes = (const wm_node[]){{.name = "a", .op = "op", .wires = (const wm_wire[]){{.input = "in", .node = "nowhere", .output = "result"}, {0}}},
+                                                         {.name = "a", .op = "op"},
+                                                         {0}}});
+    wm_graph(r, "g", &(wm_graph_opts){.nodes = (const wm_node[]){{.name = "b", .op = "op"}, {0}}});
+    wm_graph(r, "wiring",
+             &(wm_graph_opts){.inputs = (const char *[]){"x", "x", "bad-in", NULL},
+                              .nodes = (const wm_node[]){{.name = "n1", .op = "a:b:c", .config = "[1]"},
+                                                         {.name = "n2", .op = "wiring"},
+                                                         {.name = "n3",
+                                                          .wires = (const wm_wire[]){{.input = "a", .graph_input = "x", .node = "n1", .output = "o"},
+                                                                                     {.input = "b", .graph_input = "nope"},
+                                                                                     {.input = "c", .graph_input = "x", .collect = true},
+                                                                                     {.input = "d", .node = "n1"},
+                                                                                     {.input = "e", .node = "n3", .output = "r"},
+                                                                                     {.input = "e", .node = "n1", .output = "bad-out"},
+                                                                                     {.input = "bad in", .node = "n1", .output = "r"},
+                                                                                     {0}}},
+                                                         {.name = "9x", .op = ":op", .config = "{"},
+                                                         {0}},
+                              .outputs = (const wm_graph_output[]){{.name = "o", .node = "ghost", .output = "r"},
+                                                                   {.name = "o", .node = "n1"},
+                                                                   {.name = "bad-o", .node = "n1", .output = "r"},
+                                                                   {0}}});
+    wm_job(r, "j", NULL);
+    wm_job(r, "k", &(wm_job_opts){.graph = "g", .selection = "*"});
+    wm_job(r, "k", &(wm_job_opts){.selection = "*"});
+    wm_job(r, "bad job", &(wm_job_opts){.graph = "x:", .config = "[]", .tags = (const wm_kv[]){{"t", NULL}, {0}}});
+    wm_job(r, "blank", &(wm_job_opts){.graph = "  ", .selection = "\t", .config = "{nope}"});
+    wm_job(r, NULL, &(wm_job_opts){.selection = "*"});
+}
+
 void wasmorch_register(wm_registry *r) {
     if (reg_mode == 0) {
         static const wm_schema revenue = WM_SCHEMA(revenue_fields);
@@ -845,6 +911,7 @@ void wasmorch_register(wm_registry *r) {
                             .outputs = (const wm_output[]){{.name = "result", .format = WM_JSON}, {.name = "log", .format = WM_BYTES, .optional = true}, {0}},
                             .config_schema = "{\"type\": \"object\", \"properties\": {\"k\": {\"type\": \"integer\"}}}",
                             .resources = (const char *[]){"vars", NULL}, .retry_policy = "{\"max_retries\": 2}"});
+        register_graphs(r);
     } else if (reg_mode == 1) {
         static const wm_field dup[] = {{.name = "a", .type = WM_INT64}, {.name = "a", .type = (wm_type)99}};
         static const wm_schema dup_schema = WM_SCHEMA(dup);
@@ -869,6 +936,12 @@ void wasmorch_register(wm_registry *r) {
         wm_check(r, NULL, NULL, c_warns, NULL);
     } else if (reg_mode == 3) {
         wm_check(r, "only", "elsewhere", c_warns, NULL); /* a module of checks only */
+    } else if (reg_mode == 4) {
+        register_bad_graphs(r);
+    } else if (reg_mode == 5) {
+        /* A module of a graph and a job only, whose ops are all in other modules. */
+        wm_graph(r, "remote", &(wm_graph_opts){.nodes = (const wm_node[]){{.name = "only", .op = "other:op"}, {0}}});
+        wm_job(r, "remote_job", &(wm_job_opts){.graph = "remote"});
     }
     /* reg_mode 2 registers nothing */
 }
@@ -1082,7 +1155,102 @@ static void test_manifest(void) {
     host_reset();
     reg_mode = 2;
     H.in_manifest = true;
-    CHECK(wasmorch_manifest() == 1 && contains(H.error.data, "registers no assets, ops or checks"));
+    CHECK(wasmorch_manifest() == 1 && contains(H.error.data, "registers no assets, ops, checks, graphs or jobs"));
+    reg_mode = 0;
+    host_reset();
+}
+
+static void test_graphs_and_jobs(void) {
+    host_reset();
+    reg_mode = 0;
+    H.in_manifest = true;
+    CHECK(wasmorch_manifest() == 0);
+    H.in_manifest = false;
+    const char *m = H.manifest.data;
+    const char *graphs = m ? strstr(m, ",\"graphs\":[") : NULL;
+    /* Graphs and jobs come last, after the checks, and end the manifest. */
+    CHECKF(graphs && strstr(m, "\"checks\":[") < graphs &&
+               strcmp(graphs,
+                      ",\"graphs\":["
+                      "{\"name\":\"numbers\",\"description\":\"splits numbers\",\"ins\":[{\"name\":\"ns\"}],\"nodes\":["
+                      "{\"name\":\"split\",\"op\":\"split\",\"ins\":{\"in\":{\"graph_input\":\"ns\"}}},"
+                      "{\"name\":\"report\",\"op\":\"other:report\",\"ins\":{\"parts\":{\"node\":\"split\",\"output\":\"evens\",\"collect\":true}},"
+                      "\"config\":{\"limit\": 3}}],"
+                      "\"outs\":[{\"name\":\"evens\",\"node\":\"split\",\"output\":\"evens\"}]},"
+                      "{\"name\":\"fan\",\"nodes\":["
+                      "{\"name\":\"fan\",\"op\":\"fan_out\"},"
+                      "{\"name\":\"double\",\"op\":\"mapped_op\",\"ins\":{\"n\":{\"node\":\"fan\",\"output\":\"chunks\"},"
+                      "\"extra\":{\"node\":\"fan\",\"output\":\"count\"}}},"
+                      "{\"name\":\"inner\",\"op\":\"numbers\"}]}],"
+                      "\"jobs\":["
+                      "{\"name\":\"numbers_job\",\"graph\":\"numbers\",\"tags\":{\"team\":\"data\"},\"config\":{\"inputs\": {\"ns\": {\"value\": [1, 2]}}}},"
+                      "{\"name\":\"assets_job\",\"selection\":\"group:orders\"},"
+                      "{\"name\":\"remote_job\",\"description\":\"Runs \\\"graph\\\" of other.\",\"graph\":\"other:graph\"}]}") == 0,
+           "manifest: %s", m ? m : "(none)");
+    CHECK(m && wm_json_valid(m, H.manifest.len) && !H.error_called);
+    /* Graphs and jobs are not steps. */
+    host_reset();
+    CHECK(run("{\"kind\":\"asset\",\"name\":\"numbers\"}") == 1 && contains(H.error.data, "this module defines no asset \"numbers\""));
+
+    /* A module of graphs and jobs only is a valid module. */
+    host_reset();
+    reg_mode = 5;
+    H.in_manifest = true;
+    CHECK(wasmorch_manifest() == 0);
+    CHECKF(H.manifest.data && strcmp(H.manifest.data, "{\"abi_version\":1,\"sdk\":{\"name\":\"wasmorch-c\",\"version\":\"0.1.0\"},"
+                                                       "\"graphs\":[{\"name\":\"remote\",\"nodes\":[{\"name\":\"only\",\"op\":\"other:op\"}]}],"
+                                                       "\"jobs\":[{\"name\":\"remote_job\",\"graph\":\"remote\"}]}") == 0,
+           "%s", H.manifest.data);
+
+    /* Every problem is reported, each once, and no manifest is written. */
+    host_reset();
+    reg_mode = 4;
+    H.in_manifest = true;
+    CHECK(wasmorch_manifest() == 1);
+    const char *e = H.error.data;
+    static const char *const want[] = {
+        "graph \"1bad\": invalid graph name: want [A-Za-z_][A-Za-z0-9_]*",
+        "graph \"1bad\": a graph needs at least one node (.nodes)",
+        "graph \"g\": node name \"a\" is used twice",
+        "graph \"g\": node \"a\" input \"in\" reads node \"nowhere\", which the graph does not have",
+        "graph \"g\": the name is registered twice; graph names must be unique within a module",
+        "graph \"wiring\": input name \"x\" is declared twice",
+        "graph \"wiring\": inputs[2]: \"bad-in\" is not a valid input name",
+        "graph \"wiring\": node \"n1\": op \"a:b:c\" is not an op or graph name, or MODULE:NAME",
+        "graph \"wiring\": node \"n1\": config must be a JSON object",
+        "graph \"wiring\": node \"n2\": a graph cannot contain itself",
+        "graph \"wiring\": node \"n3\": .op is required",
+        "graph \"wiring\": node \"n3\" input \"a\": give either .graph_input or .node and .output, not both",
+        "graph \"wiring\": node \"n3\" input \"b\" reads graph input \"nope\", which the graph does not have (.inputs)",
+        "graph \"wiring\": node \"n3\" input \"c\": only a node's output can be collected, not a graph input",
+        "graph \"wiring\": node \"n3\" input \"d\" needs .node and .output, or .graph_input",
+        "graph \"wiring\": node \"n3\" input \"e\" reads the node's own output",
+        "graph \"wiring\": node \"n3\": input \"e\" is wired twice",
+        "graph \"wiring\": node \"n3\" input \"e\" reads output \"bad-out\", which is not a valid output name",
+        "graph \"wiring\": node \"n3\": wires[6]: \"bad in\" is not a valid input name",
+        "graph \"wiring\": nodes[3]: \"9x\" is not a valid node name",
+        "graph \"wiring\": node \"9x\": op \":op\" is not an op or graph name, or MODULE:NAME",
+        "graph \"wiring\": node \"9x\": config is not valid JSON",
+        "graph \"wiring\": output \"o\" reads node \"ghost\", which the graph does not have",
+        "graph \"wiring\": output name \"o\" is declared twice",
+        "graph \"wiring\": output \"o\" needs .node and .output",
+        "graph \"wiring\": outputs[2]: \"bad-o\" is not a valid output name",
+        "job \"j\": a job needs exactly one of .graph and .selection, and neither is set",
+        "job \"k\": a job needs exactly one of .graph and .selection, and both are set",
+        "job \"k\": the name is registered twice; job names must be unique within a module",
+        "job \"bad job\": invalid job name",
+        "job \"bad job\": graph \"x:\" is not a graph name or MODULE:NAME",
+        "job \"bad job\": tag \"t\" has a NULL value",
+        "job \"bad job\": config must be a JSON object",
+        "job \"blank\": a job needs exactly one of .graph and .selection, and neither is set",
+        "job \"blank\": config is not valid JSON",
+        "job \"(null)\": invalid job name",
+    };
+    int nwant = (int)(sizeof want / sizeof *want);
+    for (int i = 0; i < nwant; i++) CHECKF(contains(e, want[i]), "error lacks %s:\n%s", want[i], e ? e : "(none)");
+    /* One log line per problem, so nothing else was reported. */
+    CHECKF(H.nlogs == nwant && H.manifest.len == 0, "%d logs, want %d:\n%s", H.nlogs, nwant, e ? e : "(none)");
+    for (int i = 0; i < H.nlogs; i++) CHECKF(H.log_levels[i] == WM_ERROR && contains(H.logs[i], "wasmorch: registration failed: "), "%s", H.logs[i]);
     reg_mode = 0;
     host_reset();
 }
@@ -1982,6 +2150,7 @@ int main(void) {
     test_json();
     test_format_double();
     test_manifest();
+    test_graphs_and_jobs();
     test_go_stream();
     test_round_trip();
     test_malformed_cases();
