@@ -332,4 +332,15 @@ void wasmorch_register(wm_registry *r) {
     wm_op(r, "mapped", mapped,
           &(wm_op_opts){.inputs = (const wm_input[]){{.name = "n", .format = WM_JSON}, {0}},
                         .outputs = (const wm_output[]){{.name = "result", .format = WM_JSON}, {0}}});
+    wm_graph(r, "conformance_graph",
+             &(wm_graph_opts){.nodes = (const wm_node[]){{.name = "fan", .op = "fan_out"},
+                                                         {.name = "double", .op = "mapped",
+                                                          .wires = (const wm_wire[]){{.input = "n", .node = "fan", .output = "chunks"}, {0}}},
+                                                         {.name = "total", .op = "MODULE:sum", .config = "{\"precision\": 2}",
+                                                          .wires = (const wm_wire[]){{.input = "values", .node = "double", .output = "result", .collect = true}, {0}}},
+                                                         {0}},
+                              .outputs = (const wm_graph_output[]){{.name = "total", .node = "total", .output = "result"}, {0}}});
+    wm_job(r, "conformance_job",
+           &(wm_job_opts){.graph = "conformance_graph", .tags = (const wm_kv[]){{"suite", "conformance"}, {0}},
+                          .config = "{\"ops\": {\"fan\": {\"config\": {}}}}"});
 }
