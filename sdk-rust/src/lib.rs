@@ -38,8 +38,9 @@
 //! What a function can take and return is listed in [`value`]; [`Context`] gives the step's
 //! identity, run config, logging, metadata and resources; [`check`] registers asset checks,
 //! which return a [`CheckResult`]; [`op`] registers ops, whose outputs may be optional or
-//! [`Dynamic`] (fan-out); [`RetryPolicy`] says when a failed step runs again; [`arrow`] has
-//! the table types and the IPC codec; [`json`] reads and writes JSON.
+//! [`Dynamic`] (fan-out); [`graph`](fn@graph) wires ops into a graph and [`job`] names a
+//! graph or an asset selection to run; [`RetryPolicy`] says when a failed step runs again;
+//! [`arrow`] has the table types and the IPC codec; [`json`] reads and writes JSON.
 //!
 //! ## Errors and panics
 //!
@@ -58,6 +59,7 @@ pub mod arrow;
 mod checks;
 mod context;
 mod error;
+mod graph;
 mod host;
 pub mod json;
 mod manifest;
@@ -69,6 +71,7 @@ pub mod value;
 pub use checks::{CheckResult, Severity};
 pub use context::{Context, LogEntry};
 pub use error::{Error, Result, ResultExt};
+pub use graph::{graph, job, node, GraphDef, JobDef, NodeDef};
 pub use host::{Format, HostError, Level, ABI_VERSION};
 pub use json::JsonValue;
 pub use registry::{
@@ -89,25 +92,33 @@ pub mod prelude {
     };
     pub use crate::json::{JsonValue, Object};
     pub use crate::{
-        asset, bail, check, ensure, format_err, op, Backoff, BatchReader, Bytes, CheckResult,
-        Context, Dynamic, Error, Jitter, Json, Level, Module, Result, ResultExt, RetryPolicy,
-        Severity,
+        asset, bail, check, ensure, format_err, graph, job, node, op, Backoff, BatchReader, Bytes,
+        CheckResult, Context, Dynamic, Error, Jitter, Json, Level, Module, Result, ResultExt,
+        RetryPolicy, Severity,
     };
 }
 
-/// Defines the module's assets, ops and checks and exports them to the host.
+/// Defines the module's assets, ops, checks, graphs and jobs and exports them to the host.
 ///
-/// Each entry is an [`asset`], [`op`] or [`check`] expression, ended by `;`:
+/// Each entry is an [`asset`], [`op`], [`check`], [`graph`](fn@graph) or [`job`] expression,
+/// ended by `;`:
 ///
 /// ```
 /// use wasmorch::prelude::*;
 /// # fn raw_orders(_: &mut Context) -> Result<Table> { unimplemented!() }
 /// # fn not_empty(_: &mut Context, t: Table) -> Result<CheckResult> { unimplemented!() }
 /// # fn split(_: &mut Context, t: Table) -> Result<(Table, Table)> { unimplemented!() }
+/// # fn load(_: &mut Context) -> Result<Table> { unimplemented!() }
 /// wasmorch::module! {
 ///     asset("raw_orders", raw_orders).group("orders");
 ///     check("not_empty", "raw_orders", not_empty).blocking(true);
 ///     op("split", split).ins(&["orders"]).outs(&["big", "small"]);
+///     op("load_orders", load);
+///     graph("orders_graph")
+///         .node(node("load", "load_orders"))
+///         .node(node("split", "split").wire("orders", "load", "result"))
+///         .output("big", "split", "big");
+///     job("orders_job").graph("orders_graph").tag("team", "data");
 /// }
 /// # fn main() { assert!(wasmorch_module().problems().is_empty()); }
 /// ```
@@ -119,10 +130,11 @@ pub mod prelude {
 #[macro_export]
 macro_rules! module {
     ($($def:expr);* $(;)?) => {
-        /// Every asset, op and check of this module, as listed in `wasmorch::module!`.
+        /// Every asset, op, check, graph and job of this module, as listed in
+        /// `wasmorch::module!`.
         pub fn wasmorch_module() -> $crate::Module {
             #[allow(unused_imports)]
-            use $crate::{asset, check, op};
+            use $crate::{asset, check, graph, job, node, op};
             let mut module = $crate::Module::new();
             $( module.add($def); )*
             module

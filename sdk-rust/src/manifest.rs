@@ -2,6 +2,7 @@
 //! SDK's.
 
 use crate::arrow::Schema;
+use crate::graph::{GraphDef, JobDef, NodeDef, Source};
 use crate::host::{ABI_VERSION, SDK_NAME, SDK_VERSION};
 use crate::json::{quote, JsonValue, Object};
 use crate::registry::{AssetDef, CheckDef, Module, OpDef};
@@ -158,6 +159,88 @@ fn check_json(c: &CheckDef) -> String {
     o.finish()
 }
 
+fn node_json(n: &NodeDef) -> String {
+    let mut o = Object::new().string("name", &n.name).string("op", &n.op);
+    if !n.ins.is_empty() {
+        // Sorted by input name, as Go's encoding/json writes maps; the registry refused an
+        // input wired twice.
+        let mut ins: Vec<&(String, Source)> = n.ins.iter().collect();
+        ins.sort_by(|a, b| a.0.cmp(&b.0));
+        let ins = ins.into_iter().fold(Object::new(), |o, (input, source)| {
+            let from = match source {
+                Source::Node {
+                    node,
+                    output,
+                    collect,
+                } => {
+                    let from = Object::new().string("node", node).string("output", output);
+                    // `collect` only when true; the host reads a missing flag as false.
+                    if *collect {
+                        from.bool("collect", true)
+                    } else {
+                        from
+                    }
+                }
+                Source::GraphInput(name) => Object::new().string("graph_input", name),
+            };
+            o.raw(input, &from.finish())
+        });
+        o = o.raw("ins", &ins.finish());
+    }
+    if let Some(c) = &n.config {
+        o = o.raw("config", &compact(c));
+    }
+    o.finish()
+}
+
+/// A graph in the form of ABI.md section 7.8.
+fn graph_json(g: &GraphDef) -> String {
+    let mut o = Object::new().string("name", &g.name);
+    if !g.description.is_empty() {
+        o = o.string("description", &g.description);
+    }
+    if !g.ins.is_empty() {
+        let ins = g
+            .ins
+            .iter()
+            .map(|n| Object::new().string("name", n).finish());
+        o = o.raw("ins", &array(ins));
+    }
+    o = o.raw("nodes", &array(g.nodes.iter().map(node_json)));
+    if !g.outs.is_empty() {
+        let outs = g.outs.iter().map(|out| {
+            Object::new()
+                .string("name", &out.name)
+                .string("node", &out.node)
+                .string("output", &out.output)
+                .finish()
+        });
+        o = o.raw("outs", &array(outs));
+    }
+    o.finish()
+}
+
+/// A job in the form of ABI.md section 7.9.
+fn job_json(j: &JobDef) -> String {
+    let mut o = Object::new().string("name", &j.name);
+    for (field, value) in [
+        ("description", &j.description),
+        ("selection", &j.selection),
+        ("graph", &j.graph),
+    ] {
+        if !value.is_empty() {
+            o = o.string(field, value);
+        }
+    }
+    if !j.tags.is_empty() {
+        o = o.raw("tags", &tags(&j.tags));
+    }
+    if let Some(c) = &j.config {
+        o = o.raw("config", &compact(c));
+    }
+    o.finish()
+}
+
 /// The manifest of a module whose registrations are valid.
 pub(crate) fn manifest_json(m: &Module) -> String {
     let mut o = Object::new().int("abi_version", ABI_VERSION.into()).raw(
@@ -175,6 +258,12 @@ pub(crate) fn manifest_json(m: &Module) -> String {
     }
     if !m.checks.is_empty() {
         o = o.raw("checks", &array(m.checks.iter().map(check_json)));
+    }
+    if !m.graphs.is_empty() {
+        o = o.raw("graphs", &array(m.graphs.iter().map(graph_json)));
+    }
+    if !m.jobs.is_empty() {
+        o = o.raw("jobs", &array(m.jobs.iter().map(job_json)));
     }
     o.finish()
 }
@@ -255,6 +344,93 @@ mod tests {
 
     fn fan_out(_: &mut Context, _n: Option<Json>) -> Result<(Dynamic<JsonValue>, Option<Bytes>)> {
         Ok((Dynamic::new(), None))
+    }
+
+    fn numbers(_: &mut Context, _n: JsonValue) -> Result<(Dynamic<JsonValue>, JsonValue)> {
+        Ok((Dynamic::new(), JsonValue::Null))
+    }
+
+    #[test]
+    fn graphs_and_jobs_match_abi_sections_7_8_and_7_9() {
+        // The graph of sdk-go/graph_test.go, and more: a description, a second graph input, a
+        // nested graph, wiring given out of order and a job of each kind.
+        let mut m = Module::new();
+        m.add(op("split", numbers).ins(&["in"]).outs(&["evens", "odds"]))
+            .add(
+                graph("numbers")
+                    .input("ns")
+                    .node(node("split", "split").from_graph_input("in", "ns"))
+                    .node(
+                        node("report", "other:report")
+                            .collect("parts", "split", "evens")
+                            .config(r#"{"limit": 3, "nested": {"a": [1, 2.50, "x"]}}"#),
+                    )
+                    .output("evens", "split", "evens")
+                    .description("splits numbers"),
+            )
+            .add(
+                graph("outer")
+                    .ins(&["first", "second"])
+                    .node(
+                        node("inner", "numbers")
+                            .wire("z_last", "pre", "odds")
+                            .from_graph_input("ns", "second")
+                            .wire("a_first", "pre", "evens"),
+                    )
+                    .node(node("pre", "split").from_graph_input("in", "first")),
+            )
+            .add(
+                job("numbers_job")
+                    .graph("numbers")
+                    .config(r#"{"inputs": {"ns": {"value": [1, 2]}}}"#)
+                    .tag("team", "data")
+                    .tag("a", "first")
+                    .tag("team", "numbers")
+                    .description("runs numbers"),
+            )
+            .add(job("assets_job").selection("group:orders"))
+            .add(job("remote_job").graph("other:graph").config("{}"));
+        let want = concat!(
+            r#"{"abi_version":1,"sdk":{"name":"wasmorch-rust","version":"0.1.0"},"#,
+            r#""ops":[{"name":"split","ins":[{"name":"in","format":"json"}],"#,
+            r#""outs":[{"name":"evens","format":"json","dynamic":true},{"name":"odds","format":"json"}]}],"#,
+            r#""graphs":[{"name":"numbers","description":"splits numbers","ins":[{"name":"ns"}],"nodes":["#,
+            r#"{"name":"split","op":"split","ins":{"in":{"graph_input":"ns"}}},"#,
+            r#"{"name":"report","op":"other:report","ins":{"parts":{"node":"split","output":"evens","collect":true}},"#,
+            r#""config":{"limit":3,"nested":{"a":[1,2.50,"x"]}}}],"#,
+            r#""outs":[{"name":"evens","node":"split","output":"evens"}]},"#,
+            r#"{"name":"outer","ins":[{"name":"first"},{"name":"second"}],"nodes":["#,
+            r#"{"name":"inner","op":"numbers","ins":{"a_first":{"node":"pre","output":"evens"},"#,
+            r#""ns":{"graph_input":"second"},"z_last":{"node":"pre","output":"odds"}}},"#,
+            r#"{"name":"pre","op":"split","ins":{"in":{"graph_input":"first"}}}]}],"#,
+            r#""jobs":[{"name":"numbers_job","description":"runs numbers","graph":"numbers","#,
+            r#""tags":{"a":"first","team":"numbers"},"config":{"inputs":{"ns":{"value":[1,2]}}}},"#,
+            r#"{"name":"assets_job","selection":"group:orders"},"#,
+            r#"{"name":"remote_job","graph":"other:graph","config":{}}]}"#,
+        );
+        assert_eq!(m.problems(), Vec::<String>::new());
+        let got = m.manifest_json().unwrap();
+        assert_eq!(got, want);
+        crate::json::JsonValue::parse(&got).unwrap();
+    }
+
+    #[test]
+    fn a_module_of_graphs_and_jobs_alone_is_valid() {
+        // The ops live in other modules of the workspace.
+        let mut m = Module::new();
+        m.add(graph("g").node(node("n", "other:op")))
+            .add(job("j").selection("*"));
+        assert_eq!(
+            m.manifest_json().unwrap(),
+            concat!(
+                r#"{"abi_version":1,"sdk":{"name":"wasmorch-rust","version":"0.1.0"},"#,
+                r#""graphs":[{"name":"g","nodes":[{"name":"n","op":"other:op"}]}],"#,
+                r#""jobs":[{"name":"j","selection":"*"}]}"#,
+            )
+        );
+        let mut jobs_only = Module::new();
+        jobs_only.add(job("j").graph("other:g"));
+        assert!(jobs_only.problems().is_empty());
     }
 
     #[test]

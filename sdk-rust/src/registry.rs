@@ -1,4 +1,5 @@
-//! Registering assets, ops and checks: [`asset`], [`op`], [`check`] and [`Module`].
+//! Registering assets, ops and checks: [`asset`], [`op`], [`check`] and [`Module`]. Graphs
+//! and jobs are in `graph.rs`.
 
 use std::fmt;
 
@@ -6,6 +7,7 @@ use crate::arrow::Schema;
 use crate::checks::CheckResult;
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::graph::{GraphDef, JobDef};
 use crate::host::{Format, OUTPUT_RESULT};
 use crate::json::JsonValue;
 use crate::retry::RetryPolicy;
@@ -879,7 +881,7 @@ impl fmt::Debug for CheckDef {
     }
 }
 
-/// An asset, op or check definition, for [`Module::add`].
+/// An asset, op, check, graph or job definition, for [`Module::add`].
 #[derive(Debug)]
 pub enum Definition {
     /// An asset.
@@ -888,6 +890,22 @@ pub enum Definition {
     Op(OpDef),
     /// An asset check.
     Check(CheckDef),
+    /// A graph.
+    Graph(GraphDef),
+    /// A job.
+    Job(JobDef),
+}
+
+impl From<GraphDef> for Definition {
+    fn from(d: GraphDef) -> Self {
+        Definition::Graph(d)
+    }
+}
+
+impl From<JobDef> for Definition {
+    fn from(d: JobDef) -> Self {
+        Definition::Job(d)
+    }
 }
 
 impl From<CheckDef> for Definition {
@@ -915,6 +933,8 @@ pub struct Module {
     pub(crate) assets: Vec<AssetDef>,
     pub(crate) ops: Vec<OpDef>,
     pub(crate) checks: Vec<CheckDef>,
+    pub(crate) graphs: Vec<GraphDef>,
+    pub(crate) jobs: Vec<JobDef>,
 }
 
 impl Module {
@@ -923,12 +943,14 @@ impl Module {
         Module::default()
     }
 
-    /// Adds an asset, op or check.
+    /// Adds an asset, op, check, graph or job.
     pub fn add(&mut self, def: impl Into<Definition>) -> &mut Self {
         match def.into() {
             Definition::Asset(a) => self.assets.push(a),
             Definition::Op(o) => self.ops.push(o),
             Definition::Check(c) => self.checks.push(c),
+            Definition::Graph(g) => self.graphs.push(g),
+            Definition::Job(j) => self.jobs.push(j),
         }
         self
     }
@@ -948,13 +970,29 @@ impl Module {
         &self.checks
     }
 
+    /// The declared graphs.
+    pub fn graphs(&self) -> &[GraphDef] {
+        &self.graphs
+    }
+
+    /// The declared jobs.
+    pub fn jobs(&self) -> &[JobDef] {
+        &self.jobs
+    }
+
     /// Every problem with the registrations, in registration order; empty when the module is
     /// valid.
     pub fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();
-        if self.assets.is_empty() && self.ops.is_empty() && self.checks.is_empty() {
+        if self.assets.is_empty()
+            && self.ops.is_empty()
+            && self.checks.is_empty()
+            && self.graphs.is_empty()
+            && self.jobs.is_empty()
+        {
             p.push(
-                "the module registers no assets, ops or checks; list them in wasmorch::module!"
+                "the module registers no assets, ops, checks, graphs or jobs; list them in \
+                 wasmorch::module!"
                     .to_string(),
             );
         }
@@ -988,6 +1026,35 @@ impl Module {
                     "check \"{}\" on asset \"{}\": the check is registered twice; a check's \
                      name must be unique per asset",
                     c.name, c.asset
+                ));
+            }
+        }
+        let is_graph = |name: &str| self.graphs.iter().any(|g| g.name == name);
+        let is_op_or_graph = |name: &str| self.find_op(name).is_some() || is_graph(name);
+        for (i, g) in self.graphs.iter().enumerate() {
+            p.extend(g.problems(&is_op_or_graph));
+            if self.graphs[..i].iter().any(|h| h.name == g.name) {
+                p.push(format!(
+                    "graph \"{}\": the name is registered twice; graph names must be unique \
+                     within a module",
+                    g.name
+                ));
+            }
+            if self.find_op(&g.name).is_some() {
+                p.push(format!(
+                    "graph \"{}\": an op of this module has the same name; a node could not \
+                     tell them apart",
+                    g.name
+                ));
+            }
+        }
+        for (i, j) in self.jobs.iter().enumerate() {
+            p.extend(j.problems(&is_graph));
+            if self.jobs[..i].iter().any(|k| k.name == j.name) {
+                p.push(format!(
+                    "job \"{}\": the name is registered twice; job names must be unique \
+                     within a module",
+                    j.name
                 ));
             }
         }
@@ -1025,7 +1092,7 @@ impl Module {
     }
 }
 
-const NAME_RULE: &str = "want [A-Za-z_][A-Za-z0-9_]*";
+pub(crate) const NAME_RULE: &str = "want [A-Za-z_][A-Za-z0-9_]*";
 const KEY_RULE: &str =
     "an asset key is one or more components matching [A-Za-z0-9_][A-Za-z0-9_-]* \
                         joined by \"/\", such as \"orders/raw\"";
@@ -1159,7 +1226,7 @@ mod tests {
             .contains("; op \"o\""));
         assert_eq!(
             Module::new().problems(),
-            vec!["the module registers no assets, ops or checks; list them in wasmorch::module!"]
+            vec!["the module registers no assets, ops, checks, graphs or jobs; list them in wasmorch::module!"]
         );
     }
 
