@@ -47,6 +47,19 @@ wasmorch::module! {
         });
     op("fan_out", fan_out).outs(&["chunks", "count"]);
     op("mapped", mapped).ins(&["n"]);
+    graph("conformance_graph")
+        .node(node("fan", "fan_out"))
+        .node(node("double", "mapped").wire("n", "fan", "chunks"))
+        .node(
+            node("total", "MODULE:sum")
+                .collect("values", "double", "result")
+                .config(r#"{"precision": 2}"#),
+        )
+        .output("total", "total", "result");
+    job("conformance_job")
+        .graph("conformance_graph")
+        .tag("suite", "conformance")
+        .config(r#"{"ops": {"fan": {"config": {}}}}"#);
 }
 
 /// The config schema of `typed_config`, exactly as CASES.md gives it.
@@ -278,6 +291,23 @@ mod tests {
         let m = wasmorch_module().manifest_json().unwrap();
         assert!(m.contains(r#"{"key":"echo","ins":[{"name":"in","asset":"echo_source","format":"arrow"}],"group":"conformance","output":{"format":"arrow"}}"#), "{}", m);
         assert!(m.contains(r#""ops":[{"name":"split","ins":[{"name":"in","format":"arrow"}],"outs":[{"name":"evens","format":"arrow"},{"name":"odds","format":"arrow"}]},"#), "{}", m);
+    }
+
+    #[test]
+    fn graph_and_job_are_declared_as_cases_md_says() {
+        let m = wasmorch_module().manifest_json().unwrap();
+        let graphs = concat!(
+            r#""graphs":[{"name":"conformance_graph","nodes":[{"name":"fan","op":"fan_out"},"#,
+            r#"{"name":"double","op":"mapped","ins":{"n":{"node":"fan","output":"chunks"}}},"#,
+            r#"{"name":"total","op":"MODULE:sum","ins":{"values":{"node":"double","output":"result","collect":true}},"#,
+            r#""config":{"precision":2}}],"outs":[{"name":"total","node":"total","output":"result"}]}]"#,
+        );
+        let jobs = concat!(
+            r#""jobs":[{"name":"conformance_job","graph":"conformance_graph","#,
+            r#""tags":{"suite":"conformance"},"config":{"ops":{"fan":{"config":{}}}}}]}"#,
+        );
+        assert!(m.contains(graphs), "{}", m);
+        assert!(m.ends_with(jobs), "{}", m);
     }
 
     #[test]
