@@ -137,7 +137,6 @@ func mergeJSON(base, override []byte) ([]byte, error) {
 	return json.Marshal(config.MergeValues(b, o))
 }
 
-
 // MergeRunConfig deep-merges run config override onto base (both JSON objects in Dagster's
 // shape), as the CLI merges -c files and --config-json.
 func MergeRunConfig(base, override []byte) ([]byte, error) { return mergeJSON(base, override) }
