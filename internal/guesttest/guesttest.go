@@ -12,7 +12,6 @@ import (
 	"testing"
 )
 
-
 // Root returns the repository root (the directory holding the root go.mod).
 func Root(t testing.TB) string {
 	t.Helper()
