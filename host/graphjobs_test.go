@@ -457,3 +457,28 @@ jobs: [{name: j, graph: g}]
 		}
 	}
 }
+
+// A check may call the resources it declares; the run needs their grants before it starts.
+func TestCheckCallsItsResource(t *testing.T) {
+	inst := openInstance(t)
+	path, scratch := opsWorkspace(t, "")
+	ws := loadWorkspace(t, inst, path)
+	evals := func(res *host.Result) []bool {
+		var out []bool
+		for _, ev := range eventsOf(res, store.EventCheckEvaluation, "tally") {
+			out = append(out, ev.CheckEvaluation.Passed)
+		}
+		return out
+	}
+	if got := evals(materialize(t, inst, ws, "tally")); !reflect.DeepEqual(got, []bool{false}) {
+		t.Errorf("without the marker: evaluations %v, want one failure", got)
+	}
+	os.WriteFile(filepath.Join(scratch, "check_ok"), []byte("1"), 0o644)
+	if got := evals(materialize(t, inst, ws, "tally")); !reflect.DeepEqual(got, []bool{true}) {
+		t.Errorf("with the marker: evaluations %v, want one pass", got)
+	}
+	bare := loadWorkspace(t, inst, writeWorkspace(t, map[string]string{"ops": guesttest.Path(t, "guests/go/ops/ops.wasm")}, ""))
+	if _, err := inst.Materialize(context.Background(), bare, "tally"); !errors.Is(err, host.ErrMissingGrant) || !strings.Contains(err.Error(), "check scratch_has_marker") {
+		t.Errorf("missing grant for a check: %v", err)
+	}
+}

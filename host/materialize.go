@@ -146,6 +146,11 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 		if err := ws.resources.CheckGrants(k, ws.assets[k].spec.Resources); err != nil {
 			grantErrs = append(grantErrs, err)
 		}
+		for _, c := range ws.checks[k] {
+			if err := ws.resources.CheckGrants(fmt.Sprintf("%s (check %s)", k, c.spec.Name), c.spec.Resources); err != nil {
+				grantErrs = append(grantErrs, err)
+			}
+		}
 	}
 	if len(grantErrs) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrMissingGrant, errors.Join(grantErrs...))
@@ -409,6 +414,8 @@ func (r *runner) runChecks(ctx context.Context, key string, a *assetDef, mat sto
 			Log: func(level int32, msg string) {
 				r.log.log(store.Event{StepKey: key, Level: levelNames[level], Message: fmt.Sprintf("[check %s] %s", c.spec.Name, msg)})
 			},
+			Resources:         r.ws.resources,
+			DeclaredResources: c.spec.Resources,
 		}
 		eval := &store.CheckEvaluation{AssetKey: key, CheckName: c.spec.Name, Passed: true, Severity: "ERROR", Blocking: c.spec.Blocking}
 		res, err := c.module.Run(ctx, step)

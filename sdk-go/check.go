@@ -41,9 +41,18 @@ func Blocking() CheckOption { return func(c *checkDef) { c.blocking = true } }
 // CheckDescription sets the check's human-readable description.
 func CheckDescription(text string) CheckOption { return func(c *checkDef) { c.description = text } }
 
+// CheckResources declares the workspace resources the check calls with Context.Resource.
+func CheckResources(keys ...string) CheckOption {
+	return func(c *checkDef) {
+		c.problems = append(c.problems, resourceProblems("CheckResources", keys)...)
+		c.resources = append(c.resources, validResources(keys)...)
+	}
+}
+
 type checkDef struct {
 	asset, name, description string
 	blocking                 bool
+	resources                []string
 	fn                       reflect.Value
 	inKind                   valueKind
 	inType                   reflect.Type
@@ -94,10 +103,11 @@ func (r *registry) addCheck(asset, name string, fn any, opts []CheckOption) {
 }
 
 type manifestCheck struct {
-	Name        string `json:"name"`
-	Asset       string `json:"asset"`
-	Description string `json:"description,omitempty"`
-	Blocking    bool   `json:"blocking,omitempty"`
+	Name        string   `json:"name"`
+	Asset       string   `json:"asset"`
+	Description string   `json:"description,omitempty"`
+	Blocking    bool     `json:"blocking,omitempty"`
+	Resources   []string `json:"resources,omitempty"`
 }
 
 // stepCheck runs a check step: the asset's value in, a verdict out through check_result.

@@ -101,7 +101,7 @@ func (r *registry) manifest() ([]byte, error) {
 		m.Ops = append(m.Ops, o.manifest())
 	}
 	for _, c := range r.checks {
-		m.Checks = append(m.Checks, manifestCheck{Name: c.name, Asset: c.asset, Description: c.description, Blocking: c.blocking})
+		m.Checks = append(m.Checks, manifestCheck{Name: c.name, Asset: c.asset, Description: c.description, Blocking: c.blocking, Resources: c.resources})
 	}
 	m.Graphs, m.Jobs = r.graphs, r.jobs
 	data, err := json.Marshal(m)

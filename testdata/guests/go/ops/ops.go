@@ -188,6 +188,13 @@ func init() {
 	wasmorch.Graph("fetching", wasmorch.Node("fetch", "fetch"))
 	wasmorch.Job("fetch_job", wasmorch.JobGraph("fetching"))
 
+	// An asset with a check that calls a resource: it passes when scratch holds check_ok.
+	wasmorch.Asset("tally", func(ctx *wasmorch.Context) (int, error) { return 1, nil })
+	wasmorch.Check("tally", "scratch_has_marker", func(ctx *wasmorch.Context, v int) (wasmorch.CheckResult, error) {
+		_, err := ctx.Resource("scratch", map[string]any{"op": "stat", "path": "check_ok"})
+		return wasmorch.CheckResult{Passed: err == nil, Severity: wasmorch.SeverityError}, nil
+	}, wasmorch.CheckResources("scratch"))
+
 	// square_all is a nested graph: each value squared, then collected.
 	wasmorch.Graph("square_all",
 		wasmorch.GraphInputs("ns"),
