@@ -32,7 +32,7 @@ func (s *Schema) Apply(value any) (resolved any, errs []Error) {
 
 // ResolveEnv replaces every environment reference in value, an object of exactly the shape
 // {"env": "NAME"} found anywhere, with the variable's value (a string) in resolved and with
-// "<secret from env NAME>" in redacted. A variable that lookup does not find is an error at the
+// the reference {"env": "NAME"} in redacted. A variable that lookup does not find is an error at the
 // reference's path (paths start at "config"); a nil lookup finds nothing. value is not modified.
 //
 // ResolveEnv knows no schema, so it neither converts values nor tells a reference from an object
@@ -49,7 +49,7 @@ func ResolveEnv(value any, lookup func(string) (string, bool)) (resolved any, re
 // reference (and converts the variable's text to the number or boolean the schema expects), then
 // fills in missing fields from defaults (defaults may themselves hold references), then checks the
 // value against the schema. redacted is resolved with every secret replaced by
-// "<secret from env NAME>". Error messages never contain a secret.
+// the reference {"env": "NAME"}. Error messages never contain a secret.
 //
 // A nil schema accepts any value (and still resolves references). Paths start at "config". The
 // errors are sorted by path; the results are meaningful only when there are none.

@@ -44,7 +44,7 @@
 //
 // A value may be an environment-variable reference, an object of exactly the shape
 // {"env": "NAME"}. [Prepare] and [ResolveEnv] replace it with the variable's value in the resolved
-// config (the one the guest receives) and with the string "<secret from env NAME>" in the redacted
+// config (the one the guest receives) and with the reference {"env": "NAME"} kept in the redacted
 // config (the one that may be stored in the run record and the event log). Error messages never
 // quote a value that came from the environment; they name the variable instead.
 //

@@ -26,7 +26,7 @@ import (
 // When there are no errors it returns, for every step in steps, the resolved config the guest
 // receives (JSON, secrets in clear), and the redacted run config to store:
 // {"ops": {"STEP": {"config": ...}}} listing every step by its name in steps, with defaults
-// applied and each secret replaced by "<secret from env NAME>". When there are errors both are
+// applied and each secret replaced by the reference {"env": "NAME"}. When there are errors both are
 // nil. lookup finds environment variables (pass os.LookupEnv); nil finds none.
 func ValidateRunConfig(run []byte, steps map[string]*Schema, lookup func(string) (string, bool)) (perStep map[string]json.RawMessage, redactedRun json.RawMessage, errs []Error) {
 	w := &walker{mode: envResolve, lookup: lookup}
