@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -485,6 +486,10 @@ func ParseBytes(s string) (int64, error) {
 		return 0, err
 	}
 	mult := map[string]int64{"": 1, "B": 1, "KB": 1000, "KiB": 1 << 10, "MB": 1000 * 1000, "MiB": 1 << 20, "GB": 1000 * 1000 * 1000, "GiB": 1 << 30}[m[2]]
+	if n > math.MaxInt64/mult {
+		// n*mult would wrap around, and could land inside a limit's range (2^34+1 GiB is 1 GiB).
+		return 0, fmt.Errorf("size %q is too large", s)
+	}
 	return n * mult, nil
 }
 
