@@ -634,6 +634,16 @@ var errAfterEnd = errors.New("data after the end of the Arrow IPC stream")
 // store runs on its own goroutine, feeding the IO manager from the pipe.
 func (h *outputHandle) store(ctx context.Context, pr *io.PipeReader) {
 	defer close(h.done)
+	// Every byte here comes from the guest. arrow-go accepts some malformed batches (a null
+	// count of -1 with no validity bitmap) that panic later, in NullN or in an IO manager's
+	// writer; a panic on this goroutine would end the host process, so it fails the output.
+	defer func() {
+		if p := recover(); p != nil {
+			h.location, h.rows = "", 0
+			h.err = fmt.Errorf("output %q is not a valid Arrow IPC stream: decoding it failed: %v", h.name, p)
+			pr.CloseWithError(h.err)
+		}
+	}()
 	if h.decl.Format == abi.FormatBytes {
 		h.location, h.err = h.decl.Store(ctx, iomanager.Value{Format: abi.FormatBytes, Data: pr})
 		pr.CloseWithError(errAfterEnd)
