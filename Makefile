@@ -151,3 +151,25 @@ bench: guests
 
 clean:
 	rm -rf bin $(GUESTS) testdata/orders/.wasmorch
+
+## fuzz: run every Go fuzz target for FUZZTIME each (default 30s), one after another. A failing
+## input is written to its package's testdata/fuzz/FuzzXxx/ (commit it with the fix); the targets
+## that failed are listed at the end. Plain `go test`, and so `make test`, runs only the seeds.
+FUZZTIME     ?= 30s
+FUZZMINIMIZE ?= 5s
+FUZZ_TARGETS := \
+	host/internal/manifest:FuzzParse host/internal/manifest:FuzzManifest \
+	host/internal/workspace:FuzzWorkspace \
+	host/internal/graph:FuzzSelect host/internal/graph:FuzzSelectReference \
+	host/internal/config:FuzzApply host/internal/config:FuzzValidateRunConfig host/internal/config:FuzzValidateGraphRunConfig \
+	host/internal/runtime:FuzzHostFuncBounds host/internal/runtime:FuzzArrowOutput \
+	host/internal/interrupt:FuzzInstrument host/internal/resources:FuzzRequest host/internal/wasmopt:FuzzMergeDataSegments
+
+.PHONY: fuzz
+fuzz:
+	@failed=""; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name ($$pkg) for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./$$pkg \
+	    || failed="$$failed $$name"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz targets that failed:$$failed"; exit 1; fi
