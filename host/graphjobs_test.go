@@ -327,6 +327,15 @@ graphs:
   - name: g
     nodes: [{name: a, op: square, ins: {x: {node: nowhere, output: result}}}]
 jobs: [{name: j, graph: g}]`, `graphs.g.nodes[0] (node "a").ins.x.node: the graph has no node "nowhere"`},
+		{"node config not an object", `
+graphs:
+  - name: g
+    nodes: [{name: n, op: numbers, config: [1, 2]}]
+jobs: [{name: j, graph: g}]`, `graphs.g.nodes[0] (node "n").config: must be a JSON object (the node's default config)`},
+		{"graph no job runs", `
+graphs:
+  - name: unused
+    nodes: [{name: s, op: square}]`, `graph "unused" node "s": input "x" of op ops:square is not wired`},
 		{"job with both", `
 jobs: [{name: j, graph: g, selection: "*"}]`, `job "j" has both a selection and a graph`},
 	} {

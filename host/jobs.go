@@ -24,6 +24,8 @@ type JobInfo struct {
 	Config []byte
 	// from is where Graph is resolved: the declaring module, or nil for the workspace file.
 	from *graphDef
+	// plan is Graph flattened.
+	plan *opPlan
 }
 
 // loadJobs collects the workspace file's and the modules' jobs, refusing duplicate names and
@@ -37,10 +39,13 @@ func (ws *Workspace) loadJobs() []error {
 			return
 		}
 		if j.Graph != "" {
-			if _, err := ws.planGraph(j.Graph, j.from); err != nil {
+			g, err := ws.graphFor(j.Graph, j.from)
+			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: job %q: %w", j.Source, j.Name, err))
 				return
 			}
+			// nil when the graph has problems, which planGraphs has reported.
+			j.plan = ws.plans[g.ref()]
 		}
 		if j.Selection != "" && !strings.HasPrefix(strings.TrimSpace(j.Selection), "stale:") {
 			if _, err := ws.Select(j.Selection); err != nil {
@@ -105,14 +110,10 @@ func (i *Instance) ExecuteJob(ctx context.Context, ws *Workspace, name string, o
 		return nil, fmt.Errorf("%w: %v", ErrInvalidRunConfig, err)
 	}
 	if j.Graph != "" {
-		plan, err := ws.planGraph(j.Graph, j.from)
-		if err != nil {
-			return nil, fmt.Errorf("job %q: %w", name, err)
-		}
 		o.config = cfg
 		o.jobName = name
 		o.tags = mergeTags(j.Tags, o.tags)
-		return i.runGraph(ctx, ws, plan, o)
+		return i.runGraph(ctx, ws, j.plan, o)
 	}
 	tags := mergeTags(j.Tags, o.tags)
 	opts = append(opts, WithRunConfig(cfg), WithTags(tags), func(o *materializeOptions) { o.jobName = name })

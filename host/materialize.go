@@ -286,13 +286,7 @@ func (r *runner) runAsset(ctx context.Context, key string) error {
 	}
 	attempts := 1
 	fail := func(err error) error {
-		ev := store.Event{Type: store.EventStepFailure, StepKey: key, Error: err.Error(), Message: "step failed",
-			Metadata: map[string]any{"attempts": attempts}}
-		var se *wruntime.StepError
-		if errors.As(err, &se) {
-			ev.Metadata["failure_kind"] = string(se.Kind)
-		}
-		r.log.write(ev)
+		r.log.write(failureEvent(key, err, attempts, nil))
 		return err
 	}
 	step := wruntime.Step{
@@ -393,6 +387,20 @@ func (r *runner) runAsset(ctx context.Context, key string) error {
 		return fail(err)
 	}
 	return r.log.write(success)
+}
+
+// failureEvent is the STEP_FAILURE event of a step that failed with err after attempts tries,
+// with the failure kind of a guest's *StepError; md holds further metadata, or is nil.
+func failureEvent(key string, err error, attempts int, md map[string]any) store.Event {
+	if md == nil {
+		md = map[string]any{}
+	}
+	md["attempts"] = attempts
+	var se *wruntime.StepError
+	if errors.As(err, &se) {
+		md["failure_kind"] = string(se.Kind)
+	}
+	return store.Event{Type: store.EventStepFailure, StepKey: key, Error: err.Error(), Message: "step failed", Metadata: md}
 }
 
 // runChecks evaluates the asset's checks on the value just stored, each in its own instance,

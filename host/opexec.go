@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +30,15 @@ import (
 type stepOutput struct {
 	location, ioManager string
 	format              abi.Format
+}
+
+// stepOutputOf reads a STEP_OUTPUT event (see store.EventStepOutput): the output's name
+// (NAME[KEY] for a mapped value), its mapping key, and where the value is stored.
+func stepOutputOf(ev store.Event) (name, mappingKey string, v stepOutput) {
+	str := func(k string) string { s, _ := ev.Metadata[k].(string); return s }
+	v = stepOutput{location: str("location"), ioManager: str("io_manager")}
+	v.format, _ = abi.ParseFormat(str("format"))
+	return str("output"), str("mapping_key"), v
 }
 
 // graphRunner holds the state of one run of a graph job.
@@ -303,13 +312,7 @@ func (r *graphRunner) runOp(ctx context.Context, n *planNode, key, mappingKey st
 	attempts := 1
 	res, err := runWithRetries(ctx, r.log, key, fmt.Sprintf("op %q", n.op.spec.Name), n.op.spec.RetryPolicy, n.op.module, &step, &attempts)
 	if err != nil {
-		ev := store.Event{Type: store.EventStepFailure, StepKey: key, Error: err.Error(), Message: "step failed", Metadata: md}
-		md["attempts"] = attempts
-		var se *wruntime.StepError
-		if errors.As(err, &se) {
-			md["failure_kind"] = string(se.Kind)
-		}
-		r.log.write(ev)
+		r.log.write(failureEvent(key, err, attempts, md))
 		return err
 	}
 	produced := map[string]stepOutput{}
@@ -324,9 +327,7 @@ func (r *graphRunner) runOp(ctx context.Context, n *planNode, key, mappingKey st
 		}
 		if out.MappingKey != "" {
 			omd["mapping_key"] = out.MappingKey
-			if len(keys) == 0 || keys[len(keys)-1] != out.MappingKey {
-				keys = append(keys, out.MappingKey)
-			}
+			keys = append(keys, out.MappingKey)
 		}
 		if out.Format == abi.FormatArrow {
 			omd["rows"] = out.Rows
@@ -336,37 +337,26 @@ func (r *graphRunner) runOp(ctx context.Context, n *planNode, key, mappingKey st
 		}
 		events = append(events, store.Event{Type: store.EventStepOutput, StepKey: key, Metadata: omd, Message: fmt.Sprintf("stored output %q", name)})
 	}
-	sort.Strings(keys)
-	keys = compactStrings(keys)
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
 	smd := map[string]any{"duration_ms": float64(res.Duration.Microseconds()) / 1000}
 	for k, v := range res.Metadata {
 		smd[k] = v
 	}
-	if n.hasDynamicOutput() {
+	msg := fmt.Sprintf("finished in %s", res.Duration.Round(time.Millisecond))
+	fanOut := n.hasDynamicOutput()
+	if fanOut {
 		smd["mapping_keys"] = len(keys)
+		msg += fmt.Sprintf("; fanned out to %d mapping key(s)", len(keys))
 	}
 	r.mu.Lock()
 	r.outputs[key] = produced
-	if n.hasDynamicOutput() {
+	if fanOut {
 		r.fanKeys[n.key] = keys
 	}
 	r.mu.Unlock()
-	msg := fmt.Sprintf("finished in %s", res.Duration.Round(time.Millisecond))
-	if n.hasDynamicOutput() {
-		msg += fmt.Sprintf("; fanned out to %d mapping key(s)", len(keys))
-	}
 	events = append(events, store.Event{Type: store.EventStepSuccess, StepKey: key, Message: msg, Metadata: smd})
 	return r.log.write(events...)
-}
-
-func compactStrings(s []string) []string {
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // value returns what a finished step stored for an output.
@@ -435,28 +425,25 @@ func (r *graphRunner) collectInput(in planInput) (wruntime.Input, bool, error) {
 	keys := r.fanKeys[fanOut]
 	r.mu.Unlock()
 	type part struct {
-		key string
-		v   stepOutput
+		key, step, output string
+		v                 stepOutput
 	}
 	var parts []part
 	for _, k := range keys {
-		step, output := abi.MappedName(in.from, k), in.output
+		p := part{key: k, step: abi.MappedName(in.from, k), output: in.output}
 		if in.dynamic {
-			step, output = in.from, abi.MappedName(in.output, k)
+			p.step, p.output = in.from, abi.MappedName(in.output, k)
 		}
-		if v, ok := r.value(step, output); ok {
-			parts = append(parts, part{k, v})
+		if v, ok := r.value(p.step, p.output); ok {
+			p.v = v
+			parts = append(parts, p)
 		}
 	}
 	if len(parts) == 0 {
 		return wruntime.Input{}, false, nil
 	}
 	load := func(ctx context.Context, p part) (iomanager.Value, error) {
-		step, output := abi.MappedName(in.from, p.key), in.output
-		if in.dynamic {
-			step, output = in.from, abi.MappedName(in.output, p.key)
-		}
-		return r.loader(p.v, step, output)(ctx)
+		return r.loader(p.v, p.step, p.output)(ctx)
 	}
 	if in.format == abi.FormatJSON {
 		return wruntime.Input{Format: abi.FormatJSON, Load: func(ctx context.Context) (iomanager.Value, error) {

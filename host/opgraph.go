@@ -263,25 +263,41 @@ func (b *planBuilder) fail(format string, args ...any) {
 	b.errs = append(b.errs, fmt.Sprintf(format, args...))
 }
 
-// planGraph flattens the graph a job runs. All problems are reported together.
-func (ws *Workspace) planGraph(ref string, from *graphDef) (*opPlan, error) {
-	var g *graphDef
-	if from != nil {
-		_, gg, err := ws.resolveRef(from, ref)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalidGraph, err)
-		}
-		g = gg
-	} else {
-		_, gg, err := ws.resolveRef(&graphDef{}, ref)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalidGraph, err)
-		}
-		g = gg
+// graphFor resolves the graph a job runs, as a job declared in from resolves names (a module's
+// graph, or nil for wasmorch.yaml).
+func (ws *Workspace) graphFor(ref string, from *graphDef) (*graphDef, error) {
+	if from == nil {
+		from = &graphDef{}
+	}
+	_, g, err := ws.resolveRef(from, ref)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidGraph, err)
 	}
 	if g == nil {
 		return nil, fmt.Errorf("%w: %q is an op, not a graph; a job runs a graph", ErrInvalidGraph, ref)
 	}
+	return g, nil
+}
+
+// planGraphs flattens every graph of the workspace once, when it loads, so a graph no job runs
+// yet is checked too; jobs then use the stored plans.
+func (ws *Workspace) planGraphs() []error {
+	ws.plans = map[string]*opPlan{}
+	var errs []error
+	for _, ref := range sortedKeys(ws.graphs) {
+		g := ws.graphs[ref]
+		plan, err := ws.planGraph(g)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", g.source, err))
+			continue
+		}
+		ws.plans[ref] = plan
+	}
+	return errs
+}
+
+// planGraph flattens graph g. All problems are reported together.
+func (ws *Workspace) planGraph(g *graphDef) (*opPlan, error) {
 	b := &planBuilder{ws: ws, plan: &opPlan{graph: g, byKey: map[string]*planNode{}, config: map[string]*config.GraphNode{}}}
 	top := map[string]source{}
 	for _, in := range g.spec.Ins {

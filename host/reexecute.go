@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
-	"github.com/wasmorch/wasmorch/abi"
 	"github.com/wasmorch/wasmorch/host/store"
 )
 
@@ -123,10 +123,6 @@ func (i *Instance) reexecuteGraph(ctx context.Context, ws *Workspace, parent sto
 	if !ok || j.Graph == "" {
 		return nil, fmt.Errorf("run %s ran graph job %q, which is no longer a graph job of the workspace", parent.ID, parent.JobName)
 	}
-	plan, err := ws.planGraph(j.Graph, j.from)
-	if err != nil {
-		return nil, fmt.Errorf("job %q: %w", j.Name, err)
-	}
 	p := &graphParent{outputs: map[string]map[string]stepOutput{}, fanKeys: map[string][]string{}, succeeded: map[string]bool{}, fromFailure: fromFailure}
 	// A re-execution's parent may itself be one: what its ancestors finished counts too, the
 	// newest run's outputs winning.
@@ -150,23 +146,19 @@ func (i *Instance) reexecuteGraph(ctx context.Context, ws *Workspace, parent sto
 			case store.EventStepSuccess:
 				p.succeeded[ev.StepKey] = true
 			case store.EventStepOutput:
-				name, _ := ev.Metadata["output"].(string)
-				loc, _ := ev.Metadata["location"].(string)
-				iom, _ := ev.Metadata["io_manager"].(string)
-				f, _ := ev.Metadata["format"].(string)
-				format, _ := abi.ParseFormat(f)
+				name, mk, v := stepOutputOf(ev)
 				if p.outputs[ev.StepKey] == nil {
 					p.outputs[ev.StepKey] = map[string]stepOutput{}
 				}
-				p.outputs[ev.StepKey][name] = stepOutput{location: loc, ioManager: iom, format: format}
-				if mk, _ := ev.Metadata["mapping_key"].(string); mk != "" {
+				p.outputs[ev.StepKey][name] = v
+				if mk != "" {
 					fan[ev.StepKey] = append(fan[ev.StepKey], mk)
 				}
 			}
 		}
 		for node, keys := range fan {
-			sort.Strings(keys)
-			p.fanKeys[node] = compactStrings(keys)
+			slices.Sort(keys)
+			p.fanKeys[node] = slices.Compact(keys)
 		}
 	}
 	var o materializeOptions
@@ -183,5 +175,5 @@ func (i *Instance) reexecuteGraph(ctx context.Context, ws *Workspace, parent sto
 	o.jobName = parent.JobName
 	o.parentRunID, o.rootRunID = parent.ID, pick(parent.RootRunID, parent.ID)
 	o.graphParent = p
-	return i.runGraph(ctx, ws, plan, o)
+	return i.runGraph(ctx, ws, j.plan, o)
 }

@@ -51,31 +51,22 @@ func (i *Instance) AssetValue(ctx context.Context, key string) (*Value, error) {
 // output, name it with its key: "chunks[eu]"), as recorded by the run's STEP_OUTPUT event.
 // The returned Value's Materialization describes the stored value; its AssetKey is empty.
 func (i *Instance) OpOutput(ctx context.Context, runID, stepKey, output string) (*Value, error) {
-	var after int64
-	var steps []string
-	for {
-		evs, err := i.store.Events(ctx, runID, after, 1000)
-		if err != nil {
-			return nil, err
-		}
-		for _, ev := range evs {
-			after = ev.ID
-			if ev.Type != store.EventStepOutput {
-				continue
-			}
-			if ev.StepKey == stepKey && ev.Metadata["output"] == output {
-				loc, _ := ev.Metadata["location"].(string)
-				iom, _ := ev.Metadata["io_manager"].(string)
-				format, _ := ev.Metadata["format"].(string)
-				return i.LoadMaterialization(ctx, store.Materialization{Location: loc, IOManager: iom, Format: format})
-			}
-			steps = append(steps, fmt.Sprintf("%s.%v", ev.StepKey, ev.Metadata["output"]))
-		}
-		if len(evs) < 1000 {
-			break
-		}
+	events, err := i.store.Events(ctx, runID, 0, 0)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("run %s stored no output %q of step %q (outputs stored: %v)", runID, output, stepKey, steps)
+	var stored []string
+	for _, ev := range events {
+		if ev.Type != store.EventStepOutput {
+			continue
+		}
+		name, _, v := stepOutputOf(ev)
+		if ev.StepKey == stepKey && name == output {
+			return i.LoadMaterialization(ctx, store.Materialization{Location: v.location, IOManager: v.ioManager, Format: v.format.String()})
+		}
+		stored = append(stored, ev.StepKey+"."+name)
+	}
+	return nil, fmt.Errorf("run %s stored no output %q of step %q (outputs stored: %v)", runID, output, stepKey, stored)
 }
 
 // LoadMaterialization loads the value a materialization points to, whole.

@@ -36,6 +36,8 @@ type Workspace struct {
 	// the workspace file's by NAME.
 	ops    map[string]*opDef
 	graphs map[string]*graphDef
+	// plans are the flattened graphs by the same keys, for those without problems.
+	plans map[string]*opPlan
 }
 
 type checkDef struct {
@@ -146,6 +148,7 @@ func (i *Instance) LoadWorkspace(ctx context.Context, path string) (*Workspace, 
 		}
 	}
 	errs = append(errs, ws.loadOpsAndGraphs()...)
+	errs = append(errs, ws.planGraphs()...)
 	errs = append(errs, ws.loadJobs()...)
 	var resErrs []error
 	ws.resources, resErrs = buildResources(f.Resources, i.kv)

@@ -99,7 +99,7 @@ func (m *Manifest) validateGraphsAndJobs(p *problems) {
 		case j.Graph != "" && !strings.Contains(j.Graph, ":") && !graphNames[j.Graph]:
 			p.add(path+".graph", "no graph %q in this module", j.Graph)
 		}
-		checkJSONSchema(p, path+".config", j.Config)
+		checkObject(p, path+".config", j.Config, "a JSON object (the job's default run config)")
 	}
 }
 
@@ -161,7 +161,7 @@ func checkGraph(p *problems, path string, g Graph, localOp func(string) bool) {
 		case localOp == nil && !ValidName(n.Op):
 			p.add(np+".op", "%q is not an op name or MODULE:NAME", n.Op)
 		}
-		checkJSONSchema(p, np+".config", n.Config)
+		checkObject(p, np+".config", n.Config, "a JSON object (the node's default config)")
 		for _, in := range sortedNames(n.Ins) {
 			from := n.Ins[in]
 			fp := np + ".ins." + in

@@ -393,12 +393,17 @@ func checkNames(p *problems, path string, names []string) {
 // checkJSONSchema accepts null or an object; full JSON Schema validation of run config is the
 // config package's job.
 func checkJSONSchema(p *problems, path string, raw json.RawMessage) {
+	checkObject(p, path, raw, "a JSON Schema object")
+}
+
+// checkObject accepts null or a JSON object; what names the expected value in the message.
+func checkObject(p *problems, path string, raw json.RawMessage, what string) {
 	t := bytes.TrimSpace(raw)
 	if len(t) == 0 || string(t) == "null" {
 		return
 	}
 	if t[0] != '{' {
-		p.add(path, "must be a JSON Schema object")
+		p.add(path, "must be %s", what)
 	}
 }
 
