@@ -190,16 +190,22 @@ func (r *registry) addGraph(name string, parts []GraphPart) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.seen["graph:"+name] {
-		problems = append(problems, "the graph name is registered twice")
-	}
-	r.seen["graph:"+name] = true
-	for _, p := range problems {
-		r.errs = append(r.errs, &registrationError{asset: name, problem: p, kind: "graph"})
-	}
-	if len(problems) == 0 {
+	if r.record("graph", name, problems) {
 		r.graphs = append(r.graphs, g)
 	}
+}
+
+// record notes a graph or job name as registered and its problems, including a second
+// registration of the name; it reports whether there were none. r.mu is held.
+func (r *registry) record(kind, name string, problems []string) bool {
+	if r.seen[kind+":"+name] {
+		problems = append(problems, "the "+kind+" name is registered twice")
+	}
+	r.seen[kind+":"+name] = true
+	for _, p := range problems {
+		r.errs = append(r.errs, &registrationError{asset: name, problem: p, kind: kind})
+	}
+	return len(problems) == 0
 }
 
 func (r *registry) addJob(name string, opts []JobOption) {
@@ -221,14 +227,7 @@ func (r *registry) addJob(name string, opts []JobOption) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.seen["job:"+name] {
-		problems = append(problems, "the job name is registered twice")
-	}
-	r.seen["job:"+name] = true
-	for _, p := range problems {
-		r.errs = append(r.errs, &registrationError{asset: name, problem: p, kind: "job"})
-	}
-	if len(problems) == 0 {
+	if r.record("job", name, problems) {
 		r.jobs = append(r.jobs, j)
 	}
 }
