@@ -23,6 +23,7 @@ import (
 	wruntime "github.com/wasmorch/wasmorch/host/internal/runtime"
 	"github.com/wasmorch/wasmorch/host/iomanager"
 	"github.com/wasmorch/wasmorch/host/store"
+	"github.com/wasmorch/wasmorch/internal/crashpoint"
 )
 
 // ErrInvalidRunConfig is wrapped by errors about run config.
@@ -173,6 +174,7 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 	if err := i.store.CreateRun(ctx, run); err != nil {
 		return nil, fmt.Errorf("create run: %w", err)
 	}
+	crashpoint.Hit(crashpoint.RunCreated)
 	r := &runner{inst: i, ws: ws, runID: run.ID, configs: configs, planned: map[string]bool{}, produced: map[string]store.Materialization{}, pinned: o.pinned}
 	for _, k := range keys {
 		r.planned[k] = true
@@ -250,6 +252,9 @@ func finishRun(ctx context.Context, log *runLog, runID string, steps []exec.Step
 		final = store.Event{Type: store.EventRunFailure, Message: "run failed", Error: fmt.Sprintf("step(s) failed: %s", strings.Join(failed, ", "))}
 		res.Status = store.RunFailure
 	}
+	if final.Type == store.EventRunSuccess {
+		crashpoint.Hit(crashpoint.BeforeRunSuccess)
+	}
 	werr := log.write(final)
 	events, lerr := log.close()
 	res.Events = events
@@ -284,6 +289,7 @@ func (r *runner) runAsset(ctx context.Context, key string) error {
 	if err := r.log.write(store.Event{Type: store.EventStepStart, StepKey: key, Message: fmt.Sprintf("started asset %q (module %q)", key, a.module.Name)}); err != nil {
 		return err
 	}
+	crashpoint.Hit(crashpoint.StepStarted)
 	attempts := 1
 	fail := func(err error) error {
 		r.log.write(failureEvent(key, err, attempts, nil))
@@ -377,6 +383,7 @@ func (r *runner) runAsset(ctx context.Context, key string) error {
 	} else if err := r.log.write(matEvent); err != nil {
 		return err
 	}
+	crashpoint.Hit(crashpoint.Materialized)
 	r.mu.Lock()
 	r.produced[key] = mat
 	r.mu.Unlock()

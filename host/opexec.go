@@ -24,6 +24,7 @@ import (
 	wruntime "github.com/wasmorch/wasmorch/host/internal/runtime"
 	"github.com/wasmorch/wasmorch/host/iomanager"
 	"github.com/wasmorch/wasmorch/host/store"
+	"github.com/wasmorch/wasmorch/internal/crashpoint"
 )
 
 // stepOutput is one value an op step stored.
@@ -173,6 +174,7 @@ func (i *Instance) runGraph(ctx context.Context, ws *Workspace, plan *opPlan, o 
 	if err := i.store.CreateRun(ctx, run); err != nil {
 		return nil, fmt.Errorf("create run: %w", err)
 	}
+	crashpoint.Hit(crashpoint.RunCreated)
 	r.runID = run.ID
 	r.log = newRunLog(i.store, run.ID, o.onEvent)
 	r.log.minLevel = levelRank[ws.file.Logging.Level]
@@ -296,6 +298,7 @@ func (r *graphRunner) runOp(ctx context.Context, n *planNode, key, mappingKey st
 		Message: fmt.Sprintf("started op %q (module %q)", n.op.spec.Name, n.op.module.Name)}); err != nil {
 		return err
 	}
+	crashpoint.Hit(crashpoint.StepStarted)
 	iom := r.inst.ioms[r.iom]
 	for _, o := range n.op.spec.Outs {
 		name, format := o.Name, formatOf(o.Format)

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 
 	"github.com/wasmorch/wasmorch/abi"
+	"github.com/wasmorch/wasmorch/internal/crashpoint"
 )
 
 // FileSystem stores each output as a file under a root directory:
@@ -112,14 +113,15 @@ func (f *FileSystem) HandleOutput(ctx context.Context, out OutputContext, v Valu
 			os.Remove(tmp.Name())
 		}
 	}()
+	dst := crashpoint.WriteSeeker(tmp, crashpoint.OutputMidWrite)
 	switch v.Format {
 	case abi.FormatArrow:
-		err = writeArrowFile(ctx, tmp, v.Records, f.mem)
+		err = writeArrowFile(ctx, dst, v.Records, f.mem)
 	default:
 		if v.Data == nil {
 			err = errors.New("value has no data")
 		} else {
-			_, err = io.Copy(tmp, contextReader{ctx, v.Data})
+			_, err = io.Copy(dst, contextReader{ctx, v.Data})
 		}
 	}
 	if err != nil {
