@@ -203,6 +203,7 @@ func (i *Instance) runtimeFor(ctx context.Context, limits workspace.Limits) (*wr
 		StepTimeout:      pick(i.opts.limits.StepTimeout, limits.StepTimeout),
 		MemoryLimitBytes: pick(i.opts.limits.MemoryBytes, limits.MemoryBytes),
 		MaxOutputBytes:   pick(i.opts.limits.MaxOutputBytes, limits.MaxOutputBytes),
+		MaxModuleBytes:   pick(i.opts.limits.MaxModuleBytes, limits.MaxModuleBytes),
 	}
 	if d := os.Getenv(CacheDirEnv); d != "" {
 		cfg.CacheDir = d

@@ -110,6 +110,8 @@ type Limits struct {
 	StepTimeout    time.Duration
 	MemoryBytes    uint64
 	MaxOutputBytes int64
+	// MaxModuleBytes caps the size of each module file, checked before it is read or compiled.
+	MaxModuleBytes int64
 }
 
 type rawFile struct {
@@ -120,6 +122,7 @@ type rawFile struct {
 		StepTimeout string `yaml:"step_timeout"`
 		Memory      string `yaml:"memory"`
 		Output      string `yaml:"output"`
+		ModuleSize  string `yaml:"module_size"`
 	} `yaml:"limits"`
 	Logging struct {
 		Format string `yaml:"format"`
@@ -469,6 +472,13 @@ func Parse(path string, data []byte) (*File, error) {
 			return nil, fail("limits.output %q is not a positive size (e.g. 2GiB)", raw.Limits.Output)
 		}
 		f.Limits.MaxOutputBytes = n
+	}
+	if raw.Limits.ModuleSize != "" {
+		n, err := ParseBytes(raw.Limits.ModuleSize)
+		if err != nil || n <= 0 {
+			return nil, fail("limits.module_size %q is not a positive size (e.g. 64MiB)", raw.Limits.ModuleSize)
+		}
+		f.Limits.MaxModuleBytes = n
 	}
 	return f, nil
 }

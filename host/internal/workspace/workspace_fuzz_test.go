@@ -30,6 +30,7 @@ func FuzzWorkspace(f *testing.F) {
 		"modules: [a.wasm]\nlimits: {memory: 17179869185GiB}\n",
 		"modules: [a.wasm]\nlimits: {output: 9223372036854775807KB}\n",
 		"modules: [a.wasm]\nlimits: {memory: 8GiB, step_timeout: -1s}\n",
+		"modules: [a.wasm]\nlimits: {module_size: 64MiB}\n",
 		"modules: [a.wasm]\njobs:\n  - {name: j, selection: a, config: {1: x}}\n",
 		"modules: [a.wasm]\njobs:\n  - {name: j, selection: a, schedule: daily}\n",
 		"modules: [a.wasm]\ngraphs: [1, {name: '2'}]\n",
@@ -64,8 +65,9 @@ func FuzzWorkspace(f *testing.F) {
 		// The limits hold exactly the sizes written.
 		var raw struct {
 			Limits struct {
-				Memory string `yaml:"memory"`
-				Output string `yaml:"output"`
+				Memory     string `yaml:"memory"`
+				Output     string `yaml:"output"`
+				ModuleSize string `yaml:"module_size"`
 			} `yaml:"limits"`
 		}
 		if yaml.Unmarshal(data, &raw) == nil {
@@ -74,6 +76,9 @@ func FuzzWorkspace(f *testing.F) {
 			}
 			if want, ok := exactBytes(raw.Limits.Output); ok && big.NewInt(ws.Limits.MaxOutputBytes).Cmp(want) != 0 {
 				t.Fatalf("limits.output %q became %d bytes", raw.Limits.Output, ws.Limits.MaxOutputBytes)
+			}
+			if want, ok := exactBytes(raw.Limits.ModuleSize); ok && big.NewInt(ws.Limits.MaxModuleBytes).Cmp(want) != 0 {
+				t.Fatalf("limits.module_size %q became %d bytes", raw.Limits.ModuleSize, ws.Limits.MaxModuleBytes)
 			}
 		}
 	})

@@ -21,6 +21,7 @@ limits:
   step_timeout: 30s
   memory: 256MiB
   output: 1GB
+  module_size: 32MiB
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +35,7 @@ limits:
 	if f.Logging != (Logging{Format: "console", Level: "DEBUG"}) {
 		t.Errorf("default logging = %+v", f.Logging)
 	}
-	if f.Concurrency != 3 || f.Limits.StepTimeout != 30*time.Second || f.Limits.MemoryBytes != 256<<20 || f.Limits.MaxOutputBytes != 1e9 || f.IOManager != "fs" {
+	if f.Concurrency != 3 || f.Limits.StepTimeout != 30*time.Second || f.Limits.MemoryBytes != 256<<20 || f.Limits.MaxOutputBytes != 1e9 || f.Limits.MaxModuleBytes != 32<<20 || f.IOManager != "fs" {
 		t.Errorf("settings = %+v", f)
 	}
 }
@@ -50,6 +51,7 @@ func TestParseErrors(t *testing.T) {
 		"bad name":              {"modules:\n  - name: 'a b'\n    path: x.wasm\n", `module name "a b" is invalid`},
 		"bad timeout":           {"modules: [a.wasm]\nlimits: {step_timeout: soon}\n", `limits.step_timeout "soon"`},
 		"bad memory":            {"modules: [a.wasm]\nlimits: {memory: 8GiB}\n", `limits.memory "8GiB" must be a size from 64KiB to 4GiB`},
+		"bad module size":       {"modules: [a.wasm]\nlimits: {module_size: 0}\n", `limits.module_size "0" is not a positive size (e.g. 64MiB)`},
 		"bad yaml":              {"modules: [a.wasm\n", "line"},
 		"bad concurrency":       {"modules: [a.wasm]\nconcurrency: -1\n", "concurrency must be 0"},
 		"job without selection": {"modules: [a.wasm]\njobs:\n  - name: daily\n", `line 3: job "daily" has neither a selection`},
