@@ -50,6 +50,10 @@ type options struct {
 	cacheDir    *string
 	concurrency int
 	limits      workspace.Limits
+	launcher    RunLauncher
+	runTimeout  time.Duration
+	// worker: this instance is a run worker's, on its parent's store; its parent recovers runs.
+	worker bool
 }
 
 // WithStore makes the instance use s instead of the Badger store under its directory. The
@@ -96,6 +100,8 @@ type Instance struct {
 	mu       sync.Mutex
 	runtimes map[wruntime.Config]*wruntime.Runtime
 	closed   bool
+	// launched are the runs Launch started that have not ended, by id.
+	launched map[string]*Launched
 	// kv backs kv resources: the store's namespaces when it implements store.KV (Badger does),
 	// otherwise a map that lasts as long as the process.
 	kv resources.KVBackend
@@ -120,7 +126,7 @@ func Open(ctx context.Context, home string, opts ...Option) (*Instance, error) {
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("create instance directory: %w", err)
 	}
-	inst := &Instance{home: abs, opts: o, ioms: map[string]iomanager.IOManager{}, runtimes: map[wruntime.Config]*wruntime.Runtime{}, kv: resources.NewMemoryKV()}
+	inst := &Instance{home: abs, opts: o, ioms: map[string]iomanager.IOManager{}, runtimes: map[wruntime.Config]*wruntime.Runtime{}, launched: map[string]*Launched{}, kv: resources.NewMemoryKV()}
 	switch {
 	case o.store != nil:
 		inst.store = o.store
@@ -148,6 +154,9 @@ func Open(ctx context.Context, home string, opts ...Option) (*Instance, error) {
 	for k, m := range o.ioManagers {
 		inst.ioms[k] = m
 	}
+	if o.worker {
+		return inst, nil // the parent's runs are live: recovering them would fail them
+	}
 	if err := inst.recoverInterruptedRuns(ctx); err != nil {
 		inst.store.Close()
 		return nil, err
@@ -164,14 +173,19 @@ func (i *Instance) Store() store.Store { return i.store }
 // StorageDir returns where the filesystem IO manager keeps asset values.
 func (i *Instance) StorageDir() string { return filepath.Join(i.home, "storage") }
 
-// Close releases the runtime and closes the store. It is safe to call more than once.
+// Close stops the runs this instance launched (they end CANCELED), releases the runtime and
+// closes the store. It is safe to call more than once.
 func (i *Instance) Close() error {
 	i.mu.Lock()
-	defer i.mu.Unlock()
 	if i.closed {
+		i.mu.Unlock()
 		return nil
 	}
-	i.closed = true
+	i.closed = true // Launch refuses from here on
+	i.mu.Unlock()
+	i.stopLaunched()
+	i.mu.Lock()
+	defer i.mu.Unlock()
 	for _, rt := range i.runtimes {
 		rt.Close(context.Background())
 	}

@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -43,6 +44,49 @@ type materializeOptions struct {
 	parentRunID, rootRunID string
 	pinned                 map[string]store.Materialization
 	graphParent            *graphParent
+	// Set by Launch and the run worker: the run's id, and which half of a launch this call is.
+	runID  string
+	launch launchPhase
+}
+
+// launchPhase splits a launched run between the process that launches it and the worker that
+// executes it.
+type launchPhase int
+
+const (
+	// runDirectly: create the run and execute it (Materialize, ExecuteJob, Reexecute).
+	runDirectly launchPhase = iota
+	// launchCreate: validate and create the run, then return it NOT_STARTED (Launch).
+	launchCreate
+	// launchExecute: execute the run launchCreate created (a run worker).
+	launchExecute
+)
+
+// storeRun stores a new run or, in a run worker, checks the run its launcher created: it must
+// not have started, and the workspace must still plan the same steps for it.
+func (i *Instance) storeRun(ctx context.Context, run *store.Run, o materializeOptions) error {
+	if o.runID != "" {
+		run.ID = o.runID
+	}
+	if o.launch != launchExecute {
+		if err := i.store.CreateRun(ctx, *run); err != nil {
+			return fmt.Errorf("create run: %w", err)
+		}
+		crashpoint.Hit(crashpoint.RunCreated)
+		return nil
+	}
+	stored, err := i.store.Run(ctx, run.ID)
+	if err != nil {
+		return fmt.Errorf("launched run: %w", err)
+	}
+	if stored.Status != store.RunNotStarted {
+		return fmt.Errorf("launched run %s is %s; a run worker executes only a run that has not started", run.ID, stored.Status)
+	}
+	if !slices.Equal(stored.StepKeys, run.StepKeys) {
+		return fmt.Errorf("the workspace changed after run %s was launched: the run planned steps %s, the workspace now plans %s",
+			run.ID, strings.Join(stored.StepKeys, ", "), strings.Join(run.StepKeys, ", "))
+	}
+	return nil
 }
 
 // WithRunConfig passes run config in Dagster's shape: {"ops": {"ASSET": {"config": {...}}}}.
@@ -133,6 +177,12 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 	}
 	var keys []string
 	var err error
+	if o.launch == launchExecute && o.plan == nil {
+		// The launcher resolved the selection; "stale:" may resolve differently by now.
+		if o.plan, err = i.launchedPlan(ctx, ws, o.runID); err != nil {
+			return nil, err
+		}
+	}
 	if o.plan != nil {
 		keys = ws.graph.TopoSort(o.plan)
 	} else if keys, err = i.resolveSelection(ctx, ws, selection); err != nil {
@@ -171,10 +221,12 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 		Tags:        o.tags,
 		CreatedAt:   time.Now(),
 	}
-	if err := i.store.CreateRun(ctx, run); err != nil {
-		return nil, fmt.Errorf("create run: %w", err)
+	if err := i.storeRun(ctx, &run, o); err != nil {
+		return nil, err
 	}
-	crashpoint.Hit(crashpoint.RunCreated)
+	if o.launch == launchCreate {
+		return &Result{RunID: run.ID, Status: store.RunNotStarted}, nil
+	}
 	r := &runner{inst: i, ws: ws, runID: run.ID, configs: configs, planned: map[string]bool{}, produced: map[string]store.Materialization{}, pinned: o.pinned}
 	for _, k := range keys {
 		r.planned[k] = true
@@ -245,6 +297,9 @@ func finishRun(ctx context.Context, log *runLog, runID string, steps []exec.Step
 	final := store.Event{Type: store.EventRunSuccess, Message: fmt.Sprintf("%d step(s) succeeded", succeeded)}
 	res.Status = store.RunSuccess
 	switch {
+	case ctx.Err() != nil && errors.Is(context.Cause(ctx), ErrRunTimeout):
+		final = store.Event{Type: store.EventRunFailure, Message: "run timed out", Error: context.Cause(ctx).Error()}
+		res.Status = store.RunFailure
 	case ctx.Err() != nil:
 		final = store.Event{Type: store.EventRunCancel, Message: "run canceled", Error: context.Cause(ctx).Error()}
 		res.Status = store.RunCanceled

@@ -171,10 +171,12 @@ func (i *Instance) runGraph(ctx context.Context, ws *Workspace, plan *opPlan, o 
 		Tags:        o.tags,
 		CreatedAt:   time.Now(),
 	}
-	if err := i.store.CreateRun(ctx, run); err != nil {
-		return nil, fmt.Errorf("create run: %w", err)
+	if err := i.storeRun(ctx, &run, o); err != nil {
+		return nil, err
 	}
-	crashpoint.Hit(crashpoint.RunCreated)
+	if o.launch == launchCreate {
+		return &Result{RunID: run.ID, Status: store.RunNotStarted}, nil
+	}
 	r.runID = run.ID
 	r.log = newRunLog(i.store, run.ID, o.onEvent)
 	r.log.minLevel = levelRank[ws.file.Logging.Level]
