@@ -237,10 +237,15 @@ func TestCrashRecoveryAssetRun(t *testing.T) {
 			}
 			checkMaterializations(t, inst, good)
 			checkStorage(t, inst, storage)
-			if left := tempFiles(t, storage); !slices.Equal(left, temps) {
-				t.Errorf("temporary files after the next run %v, want only the crash's %v", left, temps)
-			} else if len(left) > 0 {
-				t.Logf("stale temporary files still in the storage directory (nothing removes them): %v", rel(storage, left))
+			// A successful run leaves no temporary file; the crash's may be cleaned or not.
+			left := tempFiles(t, storage)
+			for _, p := range left {
+				if !slices.Contains(temps, p) {
+					t.Errorf("temporary file %s left by the run after the crash", p)
+				}
+			}
+			if len(left) > 0 {
+				t.Logf("stale temporary files still in the storage directory: %v", rel(storage, left))
 			}
 		})
 	}
