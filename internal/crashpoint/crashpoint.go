@@ -25,7 +25,9 @@ const (
 	// OutputMidWrite: the filesystem IO manager has written part of a value to its temporary
 	// file, before the file is complete, synced and renamed into place.
 	OutputMidWrite = "output-mid-write"
-	// Materialized: an ASSET_MATERIALIZATION event is stored and STEP_SUCCESS is not.
+	// Materialized: an ASSET_MATERIALIZATION event is stored. An asset without checks stores
+	// its STEP_SUCCESS in the same transaction, so that is stored too; an asset with checks has
+	// not run them, and its STEP_SUCCESS is not stored.
 	Materialized = "materialized"
 	// BeforeRunSuccess: every step finished and RUN_SUCCESS is not yet written.
 	BeforeRunSuccess = "before-run-success"
