@@ -32,6 +32,10 @@ type Option func(*config)
 type config struct {
 	inMemory bool
 	logger   *slog.Logger
+	// memTableSize overrides Badger's memtable size (64 MiB) when positive. Only tests set it
+	// (crash_test.go), so that memtable rotations, flushes to level 0 and compactions happen
+	// within a second of write load instead of after 64 MiB.
+	memTableSize int64
 }
 
 // WithInMemory keeps the whole store in memory (Badger's InMemory mode); nothing is written to
@@ -93,8 +97,14 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		// The Badger default, stated because durability depends on it: commits are not synced
 		// one by one; the writes that must be durable are followed by db.Sync (see syncLocked).
 		WithSyncWrites(false)
+	if cfg.memTableSize > 0 {
+		// Badger refuses a value threshold above its batch limit, 15% of the memtable, so a
+		// small memtable needs a smaller threshold too; the values the tests write are far
+		// below either, so they stay in the LSM tree as in production.
+		bopts = bopts.WithMemTableSize(cfg.memTableSize).WithValueThreshold(cfg.memTableSize / 16)
+	}
 
-	db, err := badger.Open(bopts)
+	db, err := openBadger(bopts)
 	if err != nil {
 		// Badger's error carries no sentinel (its wrapping flattens the flock errno into text),
 		// so recognise the sentence every platform's acquireDirectoryLock uses.
@@ -110,6 +120,32 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("badgerstore: open %q: %w", dir, err)
 	}
 	return s, nil
+}
+
+// emptyLogFileError is the text of ristretto's z.NewFile, the error badger.Open returns for a
+// write-ahead log (.mem) or value log (.vlog) file of zero bytes. Badger flattens the error into
+// text, so errors.Is cannot find it.
+const emptyLogFileError = "Create a new file"
+
+// openBadger is badger.Open, retried when the first attempt fails on an empty log file.
+//
+// Badger creates such a file and then sizes it (ftruncate) in two steps, when it opens (a new
+// value log every time) and when it rotates a full memtable. A process killed between the two
+// leaves a file of zero bytes, and the next badger.Open refuses the directory (badger issue
+// 2207; TestBankCrash hit it). The failed Open has already sized the file (z.OpenMmapFile
+// truncates it before returning z.NewFile), so the next attempt finds a log that is merely
+// empty, which Badger accepts: it drops an empty memtable and truncates an empty value log to
+// its header. A zero-byte file cannot have held any write, so nothing is lost. Each attempt
+// takes the directory lock itself; this code deletes nothing. Badger creates these files one at
+// a time, so a kill leaves at most one and a second attempt suffices; the third is margin.
+func openBadger(opts badger.Options) (*badger.DB, error) {
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		db, err := badger.Open(opts)
+		if err == nil || attempt == attempts || !strings.Contains(err.Error(), emptyLogFileError) {
+			return db, err
+		}
+	}
 }
 
 // init checks the layout version (writing it into a new store) and loads the event ID counter.
