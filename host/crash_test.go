@@ -165,12 +165,23 @@ func TestCrashRecoveryAssetRun(t *testing.T) {
 			runChildUntilKilled(t, env...)
 			storage := filepath.Join(home, "storage")
 			temps := tempFiles(t, storage)
+			tempData := map[string][]byte{} // read now: opening the instance removes them
+			for _, p := range temps {
+				b, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tempData[p] = b
+			}
 
 			inst, err := host.Open(ctx, home, host.WithCompilationCacheDir(cache))
 			if err != nil {
 				t.Fatalf("the instance does not open after the crash: %v", err)
 			}
 			defer inst.Close()
+			if left := tempFiles(t, storage); len(left) != 0 {
+				t.Errorf("opening the instance after the crash left its temporary files: %v", rel(storage, left))
+			}
 			crashRun := newRun(t, inst, good.runID)
 			events := checkRunEnd(t, inst, crashRun, c.status)
 			if got := stepKeysOf(events, store.EventStepStart); !slices.Equal(got, c.started) {
@@ -208,7 +219,7 @@ func TestCrashRecoveryAssetRun(t *testing.T) {
 			}
 
 			if c.midWrite != "" {
-				checkHalfWritten(t, storage, temps, c.midWrite, crashRun, good)
+				checkHalfWritten(t, storage, temps, tempData, c.midWrite, crashRun, good)
 			} else if len(temps) != 0 {
 				t.Errorf("temporary files left by a crash outside any write: %v", temps)
 			}
@@ -237,15 +248,8 @@ func TestCrashRecoveryAssetRun(t *testing.T) {
 			}
 			checkMaterializations(t, inst, good)
 			checkStorage(t, inst, storage)
-			// A successful run leaves no temporary file; the crash's may be cleaned or not.
-			left := tempFiles(t, storage)
-			for _, p := range left {
-				if !slices.Contains(temps, p) {
-					t.Errorf("temporary file %s left by the run after the crash", p)
-				}
-			}
-			if len(left) > 0 {
-				t.Logf("stale temporary files still in the storage directory: %v", rel(storage, left))
+			if left := tempFiles(t, storage); len(left) > 0 {
+				t.Errorf("temporary files left by the run after the crash: %v", rel(storage, left))
 			}
 		})
 	}
@@ -544,7 +548,7 @@ func rel(dir string, paths []string) []string {
 // checkHalfWritten checks what a crash in the middle of writing key's file left: one temporary
 // file holding a strict prefix of the value (the same bytes the good run wrote, cut short), which
 // is not a valid Arrow file, and nothing at the final path.
-func checkHalfWritten(t *testing.T, storage string, temps []string, key, crashRun string, good goodRun) {
+func checkHalfWritten(t *testing.T, storage string, temps []string, tempData map[string][]byte, key, crashRun string, good goodRun) {
 	t.Helper()
 	final := filepath.Join(storage, key, crashRun+".arrow")
 	if _, err := os.Stat(final); !errors.Is(err, fs.ErrNotExist) {
@@ -553,10 +557,7 @@ func checkHalfWritten(t *testing.T, storage string, temps []string, key, crashRu
 	if len(temps) != 1 || filepath.Dir(temps[0]) != filepath.Dir(final) || !strings.HasPrefix(filepath.Base(temps[0]), "."+filepath.Base(final)+".") {
 		t.Fatalf("temporary files after a crash writing %s: %v, want one for %s", key, temps, final)
 	}
-	half, err := os.ReadFile(temps[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	half := tempData[temps[0]]
 	whole := good.files[key]
 	if len(half) == 0 || len(half) >= len(whole) || !bytes.Equal(half, whole[:len(half)]) {
 		t.Fatalf("the temporary file of %s holds %d bytes, want a strict prefix of the %d-byte value", key, len(half), len(whole))

@@ -150,6 +150,14 @@ func Open(ctx context.Context, home string, opts ...Option) (*Instance, error) {
 		return nil, err
 	}
 	inst.ioms[iomanager.FS] = fs
+	if o.store == nil && !o.inMemory {
+		// This process holds the store's lock, so no other host writes here now, and the
+		// workers of the last one died with it: a temporary file is a crash's leftover.
+		if _, err := fs.RemoveTemporaryFiles(); err != nil {
+			inst.store.Close()
+			return nil, err
+		}
+	}
 	inst.ioms[iomanager.Memory] = iomanager.NewInMemory()
 	for k, m := range o.ioManagers {
 		inst.ioms[k] = m

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,6 +48,36 @@ func NewFileSystem(dir string) (*FileSystem, error) {
 
 // Root returns the storage directory.
 func (f *FileSystem) Root() string { return f.root }
+
+// RemoveTemporaryFiles deletes the temporary files of writes that never finished: a process
+// killed between creating one (".NAME.*.tmp", beside the final file) and renaming it into place
+// leaves it behind, and nothing would ever read or remove it. It returns how many it removed.
+// Call it only when no write into the directory can be in progress: the host does when it opens
+// an instance, holding the store's lock, before any run starts.
+func (f *FileSystem) RemoveTemporaryFiles() (int, error) {
+	removed := 0
+	err := filepath.WalkDir(f.root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() && isTempName(d.Name()) {
+			if err := os.Remove(path); err != nil {
+				return err
+			}
+			removed++
+		}
+		return nil
+	})
+	if err != nil {
+		return removed, fmt.Errorf("fs io manager: remove temporary files: %w", err)
+	}
+	return removed, nil
+}
+
+// isTempName reports whether name is one of HandleOutput's temporary files.
+func isTempName(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".tmp") && strings.Count(name, ".") >= 3
+}
 
 func extension(format abi.Format) string {
 	switch format {

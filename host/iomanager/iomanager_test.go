@@ -63,3 +63,34 @@ func TestFileSystemRejectsEscapingKeys(t *testing.T) {
 		t.Errorf("loading outside root: err = %v", err)
 	}
 }
+
+// TestRemoveTemporaryFiles: what a write killed before its rename leaves is removed; values and
+// other files are not.
+func TestRemoveTemporaryFiles(t *testing.T) {
+	dir := t.TempDir()
+	m, _ := iomanager.NewFileSystem(dir)
+	loc, err := m.HandleOutput(context.Background(), iomanager.OutputContext{AssetKey: "a/b", RunID: "r1", Format: abi.FormatJSON},
+		iomanager.Value{Format: abi.FormatJSON, Data: bytes.NewReader([]byte("1"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leftover := filepath.Join(dir, "a", "b", ".r2.json.8675309.tmp") // the name os.CreateTemp gives HandleOutput's file
+	keep := []string{loc, filepath.Join(dir, "a", ".notes"), filepath.Join(dir, "a", "b", "plain.tmp")}
+	for _, p := range append(keep[1:], leftover) {
+		if err := os.WriteFile(p, []byte("half"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := m.RemoveTemporaryFiles()
+	if err != nil || n != 1 {
+		t.Fatalf("RemoveTemporaryFiles = %d, %v; want 1 removed", n, err)
+	}
+	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+		t.Errorf("leftover temporary file: %v", err)
+	}
+	for _, p := range keep {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+}
