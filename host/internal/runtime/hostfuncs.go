@@ -228,7 +228,7 @@ var hostFuncs = map[string]hostFunc{
 		}
 		msg := truncate(string(bytes.ToValidUTF8(b, []byte("\uFFFD"))), abi.MaxLogMessage)
 		if !st.logs.log(level, msg) {
-			s[0] = api.EncodeI32(st.fail(abi.ErrLimit, "log: the step's log limit of %d bytes is reached; further logs are dropped", abi.MaxStepLogBytes))
+			s[0] = api.EncodeI32(st.fail(abi.ErrLimit, "log: %s", st.logs.limitMessage()))
 			return
 		}
 		s[0] = api.EncodeI32(abi.OK)
@@ -854,13 +854,23 @@ func (st *callState) mergeMetadata(fn string, mod api.Module, ptr, n uint32, int
 
 // ---- logs ----
 
-// logSink collects a step's log lines under the per-step cap and keeps the stderr tail.
+// MaxStepLogLines caps the log lines (log calls and stdout/stderr lines) of one step, beside
+// abi.MaxStepLogBytes. Without it a guest logging empty lines would store an event per call
+// until its time limit; docs/RATIONALE.md ("Log floods") explains why lines are dropped rather
+// than the step failed.
+const MaxStepLogLines = 100_000
+
+// logSink collects a step's log lines under the per-step caps and keeps the stderr tail. Once a
+// cap is reached it emits one warning and drops every later line; the step goes on.
 type logSink struct {
 	mu      sync.Mutex
 	emit    func(level int32, msg string)
 	bytes   int
+	lines   int
 	dropped bool
-	tail    []string
+	// limit says which cap was reached, for the warning and for log's last error.
+	limit string
+	tail  []string
 	// headline is the guest runtime's own account of a crash ("fatal error: out of memory",
 	// "panic: ...", Rust's "panicked at"), which a long traceback would push out of tail.
 	headline string
@@ -891,14 +901,21 @@ func (l *logSink) logLocked(level int32, msg string) bool {
 	if l.dropped {
 		return false
 	}
-	if l.bytes+len(msg) > abi.MaxStepLogBytes {
+	switch {
+	case l.bytes+len(msg) > abi.MaxStepLogBytes:
+		l.limit = fmt.Sprintf("the step's log limit of %d bytes is reached", abi.MaxStepLogBytes)
+	case l.lines >= MaxStepLogLines:
+		l.limit = fmt.Sprintf("the step's log limit of %d lines is reached", MaxStepLogLines)
+	}
+	if l.limit != "" {
 		l.dropped = true
 		if l.emit != nil {
-			l.emit(abi.LevelWarn, fmt.Sprintf("log limit of %d bytes reached: further logs of this step are dropped", abi.MaxStepLogBytes))
+			l.emit(abi.LevelWarn, l.limit+": further logs of this step are dropped")
 		}
 		return false
 	}
 	l.bytes += len(msg)
+	l.lines++
 	if l.emit != nil {
 		l.emit(level, msg)
 	}
@@ -962,6 +979,13 @@ func (l *logSink) flush() {
 			buf.Reset()
 		}
 	}
+}
+
+// limitMessage says which log cap was reached.
+func (l *logSink) limitMessage() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.limit + "; further logs are dropped"
 }
 
 func (l *logSink) stderrLines() []string {

@@ -17,9 +17,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -36,7 +39,7 @@ const (
 	DefaultMemoryLimit    = 1 << 30
 	DefaultStepTimeout    = 10 * time.Minute
 	DefaultMaxOutputBytes = 2 << 30
-	DefaultMaxModuleBytes = 256 << 20
+	DefaultMaxModuleBytes = 64 << 20
 	// loadTimeout bounds _initialize, wasmorch_abi_version and wasmorch_manifest at load time.
 	loadTimeout = time.Minute
 )
@@ -294,33 +297,45 @@ func (r *Runtime) checkShape(c wazero.CompiledModule) error {
 		case abi.ImportModule:
 			want, ok := abi.Import(name)
 			if !ok {
-				return fmt.Errorf("%w: %s.%s is not a function of ABI version %d", ErrBadImport, mod, name, abi.Version)
+				return fmt.Errorf("%w: %s is not a function of ABI version %d", ErrBadImport, importName(mod, name), abi.Version)
 			}
 			if !sameSignature(def, want) {
-				return fmt.Errorf("%w: %s.%s is imported as %s, the ABI defines %s", ErrBadImport, mod, name, sigString(def.ParamTypes(), def.ResultTypes()), abiSigString(want))
+				return fmt.Errorf("%w: %s is imported as %s, the ABI defines %s", ErrBadImport, importName(mod, name), sigString(def.ParamTypes(), def.ResultTypes()), abiSigString(want))
 			}
 		case wasi_snapshot_preview1.ModuleName:
 			w, ok := r.wasi[name]
 			if !ok {
-				return fmt.Errorf("%w: %s.%s is not a WASI preview 1 function", ErrBadImport, mod, name)
+				return fmt.Errorf("%w: %s is not a WASI preview 1 function", ErrBadImport, importName(mod, name))
 			}
 			if sigString(w.ParamTypes(), w.ResultTypes()) != sigString(def.ParamTypes(), def.ResultTypes()) {
-				return fmt.Errorf("%w: %s.%s has the wrong signature", ErrBadImport, mod, name)
+				return fmt.Errorf("%w: %s has the wrong signature", ErrBadImport, importName(mod, name))
 			}
 		case interrupt.HostModule:
 			// Added by interrupt.Instrument, which refuses guests that import it themselves.
 			if name != interrupt.YieldName || len(def.ParamTypes())+len(def.ResultTypes()) != 0 {
-				return fmt.Errorf("%w: %s.%s", ErrBadImport, mod, name)
+				return fmt.Errorf("%w: %s", ErrBadImport, importName(mod, name))
 			}
 		default:
-			return fmt.Errorf("%w: %s.%s (only %q and %q can be imported)", ErrBadImport, mod, name, abi.ImportModule, wasi_snapshot_preview1.ModuleName)
+			return fmt.Errorf("%w: %s (only %q and %q can be imported)", ErrBadImport, importName(mod, name), abi.ImportModule, wasi_snapshot_preview1.ModuleName)
 		}
 	}
 	for _, m := range c.ImportedMemories() {
 		mod, name, _ := m.Import()
-		return fmt.Errorf("%w: the module imports a memory %s.%s; it must define and export its own", ErrBadImport, mod, name)
+		return fmt.Errorf("%w: the module imports a memory %s; it must define and export its own", ErrBadImport, importName(mod, name))
 	}
 	return nil
+}
+
+// importName prints an import as module.name. Names come from the guest: anything that is not
+// printable UTF-8 is quoted, so a message never carries raw bytes or control characters.
+func importName(mod, name string) string {
+	q := func(s string) string {
+		if s != "" && utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) || r == '.' || r == '"' }) < 0 {
+			return s
+		}
+		return strconv.Quote(s)
+	}
+	return q(mod) + "." + q(name)
 }
 
 func sameSignature(def api.FunctionDefinition, f abi.Func) bool {
@@ -378,6 +393,11 @@ func (r *Runtime) readManifest(ctx context.Context, c wazero.CompiledModule) (*m
 	results, err = inst.call(ctx, abi.ExportManifest)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrManifestFailed, describe(err, st, ctx, loadTimeout).withStderr())
+	}
+	if st.fatal != nil {
+		// A bad manifest_write (out of bounds, over the limit) is the cause, whatever the guest
+		// returned after it.
+		return nil, fmt.Errorf("%w: %w", ErrManifestFailed, st.fatal)
 	}
 	if status := int32(results[0]); status != 0 {
 		msg := st.errMsg

@@ -157,6 +157,22 @@ func (e *StepError) withStderr() *StepError {
 	return &c
 }
 
+// withMemory notes, on a trap or an exit, that the guest's linear memory had (nearly) reached the
+// memory limit: memory.grow then fails, and the guest's own abort is what the user sees (an
+// unreachable trap, Go's exit 2), which does not name the limit. "Nearly" is an eighth of the
+// limit, at most 4 MiB, because allocators grow in steps (Go's heap by 4 MiB arenas).
+func (e *StepError) withMemory(size, limit uint64) *StepError {
+	if e.Kind != FailureTrap && e.Kind != FailureExit {
+		return e
+	}
+	if size+min(4<<20, limit/8) < limit {
+		return e
+	}
+	c := *e
+	c.Message += fmt.Sprintf(" (linear memory had grown to %d of the %d bytes the step's memory limit allows)", size, limit)
+	return &c
+}
+
 // Run executes one step in a fresh instance of the module.
 func (m *Module) Run(ctx context.Context, step Step) (*StepResult, error) {
 	start := time.Now()
@@ -190,11 +206,12 @@ func (m *Module) Run(ctx context.Context, step Step) (*StepResult, error) {
 		return nil, classify(parent, err, st, timeout).withStderr()
 	}
 	results, err := inst.call(ctx, abi.ExportRun)
+	memBytes := uint64(inst.mod.Memory().Size())
 	inst.close(context.Background())
 	st.logs.flush()
 	if err != nil {
 		st.abortOutputs()
-		return nil, classify(parent, err, st, timeout).withStderr()
+		return nil, classify(parent, err, st, timeout).withMemory(memBytes, m.rt.cfg.MemoryLimitBytes).withStderr()
 	}
 	if st.fatal != nil {
 		st.abortOutputs()
@@ -260,6 +277,11 @@ func describe(err error, st *callState, ctx context.Context, timeout time.Durati
 		return &StepError{Kind: FailureExit, Message: fmt.Sprintf("module exited with code %d during a step", exit.ExitCode()), Stderr: st.logs.stderrLines()}
 	}
 	msg := err.Error()
+	if msg == "stack overflow" {
+		// wazero's compiler engine returns its stack-overflow error bare, without the
+		// "wasm error: " of every other trap (wasmruntime.ErrRuntimeStackOverflow, internal).
+		return &StepError{Kind: FailureTrap, Message: "wasm trap: stack overflow (the guest's calls nested deeper than wazero's call stack allows; unbounded recursion?)", Stderr: st.logs.stderrLines()}
+	}
 	if rest, ok := strings.CutPrefix(msg, "wasm error: "); ok {
 		return &StepError{Kind: FailureTrap, Message: "wasm trap: " + rest, Stderr: st.logs.stderrLines()}
 	}
