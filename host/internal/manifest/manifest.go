@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/wasmorch/wasmorch/abi"
 )
@@ -159,6 +160,16 @@ func Parse(data []byte) (*Manifest, error) {
 	if len(data) > abi.MaxManifest {
 		return nil, fmt.Errorf("%w: %d bytes is over the %d byte limit", ErrInvalid, len(data), abi.MaxManifest)
 	}
+	// JSON is UTF-8; encoding/json would quietly turn bad bytes into U+FFFD in names and text.
+	if !utf8.Valid(data) {
+		off := invalidUTF8(data)
+		line, col := lineCol(data, int64(off))
+		return nil, fmt.Errorf("%w: the manifest is not valid UTF-8: byte 0x%02x at offset %d (line %d, column %d)", ErrInvalid, data[off], off, line, col)
+	}
+	if depth, off := nesting(data); depth > MaxDepth {
+		line, col := lineCol(data, int64(off))
+		return nil, fmt.Errorf("%w: the manifest nests objects and arrays more than %d levels deep (at line %d, column %d)", ErrInvalid, MaxDepth, line, col)
+	}
 	var generic any
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -185,6 +196,60 @@ func Parse(data []byte) (*Manifest, error) {
 	return &m, nil
 }
 
+// MaxDepth caps how deeply a manifest nests objects and arrays. The deepest real manifests
+// (nested Arrow types, JSON Schemas of nested config) stay far below it; the cap keeps every
+// recursive walk over a manifest and its schemas shallow, and says what is wrong in words where
+// encoding/json would only say "exceeded max depth" at 10,000 levels.
+const MaxDepth = 128
+
+// maxListedProblems caps the problems an error lists, so a manifest with a million bad entries
+// gives a message of a few lines and a count.
+const maxListedProblems = 20
+
+// invalidUTF8 returns the offset of the first byte that is not part of valid UTF-8.
+func invalidUTF8(data []byte) int {
+	for off := 0; off < len(data); {
+		r, size := utf8.DecodeRune(data[off:])
+		if r == utf8.RuneError && size == 1 {
+			return off
+		}
+		off += size
+	}
+	return len(data)
+}
+
+// nesting returns the deepest nesting of objects and arrays in JSON text, stopping as soon as
+// it passes MaxDepth, and the offset where it was reached. Brackets inside strings do not count.
+func nesting(data []byte) (depth, at int) {
+	cur, inString, escaped := 0, false, false
+	for i, c := range data {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			cur++
+			if cur > depth {
+				depth, at = cur, i
+				if depth > MaxDepth {
+					return depth, at
+				}
+			}
+		case c == '}' || c == ']':
+			cur--
+		}
+	}
+	return depth, at
+}
+
 type problems []string
 
 func (p *problems) add(path, format string, args ...any) {
@@ -198,6 +263,9 @@ func (p *problems) add(path, format string, args ...any) {
 func (p problems) err() error {
 	if len(p) == 1 {
 		return fmt.Errorf("%w: %s", ErrInvalid, p[0])
+	}
+	if len(p) > maxListedProblems {
+		return fmt.Errorf("%w (%d problems, the first %d listed):\n  %s", ErrInvalid, len(p), maxListedProblems, strings.Join(p[:maxListedProblems], "\n  "))
 	}
 	return fmt.Errorf("%w (%d problems):\n  %s", ErrInvalid, len(p), strings.Join(p, "\n  "))
 }

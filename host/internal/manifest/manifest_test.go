@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -98,6 +99,50 @@ func TestParseRefusesHugeManifest(t *testing.T) {
 	_, err := Parse(big)
 	if err == nil || !strings.Contains(err.Error(), "over the 16777216 byte limit") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestParseRefusesHostileShapes: bytes that are not UTF-8, nesting past MaxDepth, and a manifest
+// with more problems than an error lists.
+func TestParseRefusesHostileShapes(t *testing.T) {
+	// One level for the outer object, depth-1 for the arrays.
+	const prefix = `{"abi_version": 1, "assets": [{"key": "a", "tags": {"t": "[{"}}], "x": `
+	nested := func(depth int) string {
+		return prefix + strings.Repeat("[", depth-1) + strings.Repeat("]", depth-1) + `}`
+	}
+	var many strings.Builder
+	many.WriteString(`{"abi_version": 1, "assets": [`)
+	for i := range 25 {
+		if i > 0 {
+			many.WriteString(",")
+		}
+		fmt.Fprintf(&many, `{"key": "-%d"}`, i)
+	}
+	many.WriteString(`]}`)
+	cases := []struct{ name, json, want string }{
+		{"not UTF-8", "{\"abi_version\": 1,\n \"assets\": [{\"key\": \"caf\xe9\"}]}",
+			"invalid manifest: the manifest is not valid UTF-8: byte 0xe9 at offset 43 (line 2, column 25)"},
+		{"too deep", nested(MaxDepth + 1),
+			fmt.Sprintf("invalid manifest: the manifest nests objects and arrays more than %d levels deep (at line 1, column %d)", MaxDepth, len(prefix)+MaxDepth)},
+		{"many problems", many.String(),
+			"invalid manifest (25 problems, the first 20 listed):\n  assets[0].key: \"-0\" is not a valid asset key (components of letters, digits, '_' or '-', joined by '/')"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse([]byte(c.json))
+			if err == nil || !errors.Is(err, ErrInvalid) || !strings.HasPrefix(err.Error(), c.want) {
+				t.Fatalf("error:\n%v\nwant it to start with:\n%s", err, c.want)
+			}
+			if c.name == "many problems" && (strings.Count(err.Error(), "\n") != 20 || strings.Contains(err.Error(), `"-20"`)) {
+				t.Errorf("the error lists more than 20 problems:\n%v", err)
+			}
+		})
+	}
+	// At MaxDepth the nesting is accepted (the brackets inside the tag's string do not count),
+	// and the manifest fails only for the unknown field.
+	_, err := Parse([]byte(nested(MaxDepth)))
+	if err == nil || !strings.Contains(err.Error(), "x: unknown field") || strings.Contains(err.Error(), "levels deep") {
+		t.Errorf("a manifest nested exactly %d deep: %v", MaxDepth, err)
 	}
 }
 
