@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/tetratelabs/wazero/sys"
@@ -283,7 +285,26 @@ func describe(err error, st *callState, ctx context.Context, timeout time.Durati
 		return &StepError{Kind: FailureTrap, Message: "wasm trap: stack overflow (the guest's calls nested deeper than wazero's call stack allows; unbounded recursion?)", Stderr: st.logs.stderrLines()}
 	}
 	if rest, ok := strings.CutPrefix(msg, "wasm error: "); ok {
-		return &StepError{Kind: FailureTrap, Message: "wasm trap: " + rest, Stderr: st.logs.stderrLines()}
+		return &StepError{Kind: FailureTrap, Message: "wasm trap: " + printable(rest), Stderr: st.logs.stderrLines()}
 	}
 	return &StepError{Kind: FailureHost, Message: msg, Stderr: st.logs.stderrLines()}
+}
+
+// printable escapes what a terminal would interpret in a trap message: wazero's stack trace
+// names functions as the module's name section says, and a module can put escape sequences
+// there. Line breaks and tabs, which the trace uses, stay.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r != '\n' && r != '\t' && !unicode.IsPrint(r) }) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r == '\n' || r == '\t' || unicode.IsPrint(r) {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRune(r)
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
 }
