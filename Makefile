@@ -17,7 +17,8 @@ FAULTS_WASM := testdata/guests/go/faults/faults.wasm
 OPS_WASM    := testdata/guests/go/ops/ops.wasm
 FAN_C_WASM  := testdata/guests/c/fan.wasm
 FAN_RS_WASM := testdata/guests/rust/fan/fan.wasm
-WAT_SRC     := $(wildcard testdata/guests/wat/*.wat)
+# Hand-written WebAssembly text: fixtures (wat/) and the hostile-guest corpus (hostile/).
+WAT_SRC     := $(wildcard testdata/guests/wat/*.wat testdata/guests/hostile/*.wat)
 WAT_WASM    := $(WAT_SRC:.wat=.wasm)
 # Guests in Rust and C join the build once their sources exist.
 CONF_GO     := testdata/conformance/go/conformance.wasm
