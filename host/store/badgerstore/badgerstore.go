@@ -263,6 +263,13 @@ func (s *Store) commitLocked(ctx context.Context, fn func(txn *badger.Txn) error
 // rotate in between. Residual gaps, from Badger rather than this code: a value of 1 MiB or more
 // whose own write filled a value log file (1 GiB) lands in a file Badger truncates but does not
 // sync; and on Windows z.Msync is a no-op.
+//
+// What Sync does not reach: unsynced commits in a memtable that has since been rotated out.
+// Rotation (DB.ensureRoomForWrite) does not sync the old memtable's WAL, so its unsynced
+// commits become durable only when Badger has flushed it to a level-0 table (msynced, and
+// recorded in the fsynced MANIFEST), or when the kernel happens to write its pages back. Until
+// then a power loss can lose them although a later synced commit survives. A process kill
+// cannot: the pages are in the page cache. docs/DURABILITY.md says what this means for runs.
 func (s *Store) syncLocked() error {
 	if err := s.db.Sync(); err != nil {
 		return fmt.Errorf("committed, but sync to disk failed: %w", err)
