@@ -145,7 +145,7 @@ bench: guests
 	$(GO) test -run '^$$' -bench 'TrivialStep' -benchtime 2s -count 5 ./host/internal/runtime/ | tee bench-out/step.txt
 	$(GO) test -run '^$$' -bench 'StepOverhead' -benchtime 2s -count 5 ./host/internal/runtime/ | tee bench-out/step-languages.txt
 	$(GO) test -run '^$$' -bench 'ArrowPassThrough' -benchtime 1x -count 3 -timeout 30m ./host/internal/runtime/ | tee bench-out/passthrough.txt
-	$(GO) test -run '^$$' -bench 'MaterializeTrivial' -benchtime 2s -count 5 ./host/ | tee bench-out/run.txt
+	$(GO) test -run '^$$' -bench 'MaterializeTrivial|LaunchTrivial' -benchtime 2s -count 5 ./host/ | tee bench-out/run.txt
 	$(GO) test -run '^$$' -bench 'Compile' -benchtime 2x -count 3 -timeout 30m ./host/internal/runtime/ | tee bench-out/compile.txt
 	$(GO) test -run '^$$' -bench 'Loop|Fib' -benchtime 20x -count 5 ./host/internal/interrupt/ | tee bench-out/interrupt.txt
 	$(GO) test -run '^$$' -bench 'AppendEvents' -benchtime 2s -count 3 ./host/store/badgerstore/ | tee bench-out/store.txt

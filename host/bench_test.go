@@ -43,3 +43,36 @@ func writeWorkspaceB(b *testing.B, wasm string) string {
 	}
 	return p
 }
+
+// BenchmarkLaunchTrivial is the same one-step run as BenchmarkMaterializeTrivial started with
+// Launch and waited for: in-process (a goroutine) and in a run-worker subprocess (a process
+// start, the workspace loaded again from the compilation cache, every event over the pipe).
+//
+//	go test -run '^$' -bench 'MaterializeTrivial|LaunchTrivial' ./host/
+func BenchmarkLaunchTrivial(b *testing.B) {
+	for _, lc := range launchersUnderTest {
+		b.Run(lc.name, func(b *testing.B) {
+			ctx := context.Background()
+			inst, err := host.Open(ctx, b.TempDir(), host.WithCompilationCacheDir(guesttest.CacheDir(b)), host.WithRunLauncher(lc.make()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer inst.Close()
+			ws, err := inst.LoadWorkspace(ctx, writeWorkspaceB(b, guesttest.Path(b, "guests/go/faults/faults.wasm")))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				l, err := inst.Launch(ctx, ws, host.LaunchRequest{Selection: "trivial"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				res, err := l.Wait(ctx)
+				if err != nil || !res.Success() {
+					b.Fatal(err, res.Err())
+				}
+			}
+		})
+	}
+}
