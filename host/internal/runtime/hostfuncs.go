@@ -624,15 +624,18 @@ func (st *callState) outputOpen(ctx context.Context, mod api.Module, s []uint64)
 	}
 	pr, pw := io.Pipe()
 	h.pw = pw
-	go h.store(ctx, pr)
+	go h.store(ctx, pr, st.maxOutput)
 	return id
 }
 
 // errAfterEnd is what a guest sees when it writes past the end of its Arrow stream.
 var errAfterEnd = errors.New("data after the end of the Arrow IPC stream")
 
-// store runs on its own goroutine, feeding the IO manager from the pipe.
-func (h *outputHandle) store(ctx context.Context, pr *io.PipeReader) {
+// store runs on its own goroutine, feeding the IO manager from the pipe. An Arrow stream goes
+// through arrowChecker before arrow-go decodes it, so that no message makes the host allocate by
+// a length its bytes do not back (or beyond limit, the step's output limit), and each decoded
+// batch through checkedRecords before anything reads its values (arrowcheck.go).
+func (h *outputHandle) store(ctx context.Context, pr *io.PipeReader, limit int64) {
 	defer close(h.done)
 	// Every byte here comes from the guest. arrow-go accepts some malformed batches (a null
 	// count of -1 with no validity bitmap) that panic later, in NullN or in an IO manager's
@@ -649,30 +652,42 @@ func (h *outputHandle) store(ctx context.Context, pr *io.PipeReader) {
 		pr.CloseWithError(errAfterEnd)
 		return
 	}
-	rdr, err := ipc.NewReader(pr, ipc.WithAllocator(memory.DefaultAllocator))
+	chk := newArrowChecker(pr, limit)
+	rdr, err := ipc.NewReader(chk, ipc.WithAllocator(memory.DefaultAllocator))
+	var invalid *invalidArrowError
 	if err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			err = errors.New("the stream ended before its schema message")
+		switch {
+		case errors.As(err, &invalid):
+			h.err = fmt.Errorf("output %q is not a valid Arrow IPC stream: %w", h.name, invalid)
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			h.err = fmt.Errorf("output %q is not an Arrow IPC stream: the stream ended before its schema message", h.name)
+		default:
+			h.err = fmt.Errorf("output %q is not an Arrow IPC stream: %w", h.name, err)
 		}
-		h.err = fmt.Errorf("output %q is not an Arrow IPC stream: %w", h.name, err)
 		pr.CloseWithError(h.err)
 		return
 	}
 	defer rdr.Release()
-	var records array.RecordReader = rdr
+	var records array.RecordReader = newCheckedRecords(rdr, chk)
 	if h.decl.Schema != nil {
 		if problems := compareSchemas(h.decl.Schema, rdr.Schema()); len(problems) > 0 {
 			h.err = &SchemaMismatchError{Output: h.name, Problems: problems}
 			pr.CloseWithError(h.err)
 			return
 		}
-		records = newNonNullChecker(rdr, h.name, h.decl.Schema)
+		records = newNonNullChecker(records, h.name, h.decl.Schema)
 	}
 	cr := &countingRecords{RecordReader: records}
 	h.schema = rdr.Schema()
 	h.location, h.err = h.decl.Store(ctx, iomanager.Value{Format: abi.FormatArrow, Records: cr})
 	if h.err == nil && records.Err() != nil {
 		h.err = records.Err()
+	}
+	if errors.As(h.err, &invalid) || errors.As(records.Err(), &invalid) {
+		h.location, h.rows = "", 0
+		h.err = fmt.Errorf("output %q is not a valid Arrow IPC stream: %w", h.name, invalid)
+		pr.CloseWithError(h.err)
+		return
 	}
 	var mismatch *SchemaMismatchError
 	if errors.As(h.err, &mismatch) || errors.As(records.Err(), &mismatch) {
@@ -759,6 +774,9 @@ func (st *callState) finishOutput(h *outputHandle) int32 {
 	var mismatch *SchemaMismatchError
 	if errors.As(h.err, &mismatch) {
 		return st.failStep(FailureSchema, abi.ErrInvalid, "%v", mismatch)
+	}
+	if invalid := (*invalidArrowError)(nil); errors.As(h.err, &invalid) {
+		return st.failStep(FailureHost, abi.ErrInvalid, "%v", h.err)
 	}
 	if h.err != nil {
 		return st.failStep(FailureHost, abi.ErrIO, "%v", h.err)
