@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -89,7 +90,8 @@ func (l *SubprocessLauncher) LaunchRun(ctx context.Context, run *LaunchedRun) (R
 	cmd.ExtraFiles = []*os.File{toWorkerR, fromWorkerW}
 	cmd.Stdout, cmd.Stderr = out, out
 	dieWithParent(cmd)
-	err = cmd.Start()
+	exited := make(chan error, 1)
+	err = startAndWait(cmd, exited)
 	toWorkerR.Close() // the worker's ends; ours are toWorkerW and fromWorkerR
 	fromWorkerW.Close()
 	if err != nil {
@@ -105,7 +107,7 @@ func (l *SubprocessLauncher) LaunchRun(ctx context.Context, run *LaunchedRun) (R
 			}
 		}
 	}
-	w := &subprocessWorker{cmd: cmd, tail: tail, toWorker: toWorkerW, served: make(chan error, 1),
+	w := &subprocessWorker{cmd: cmd, tail: tail, toWorker: toWorkerW, exited: exited, served: make(chan error, 1),
 		srv: workerwire.NewServer(inst.store, run.RunID, toWorkerW, onAppend)}
 	go func() {
 		w.served <- w.srv.Serve(fromWorkerR)
@@ -125,6 +127,7 @@ type subprocessWorker struct {
 	srv      *workerwire.Server
 	tail     *tailWriter
 	toWorker *os.File
+	exited   chan error // cmd.Wait's result
 	served   chan error
 
 	waitOnce sync.Once
@@ -142,7 +145,7 @@ func (w *subprocessWorker) Kill() { w.cmd.Process.Kill() }
 
 func (w *subprocessWorker) Wait() error {
 	w.waitOnce.Do(func() {
-		err := w.cmd.Wait()
+		err := <-w.exited
 		serveErr := <-w.served
 		w.toWorker.Close()
 		switch {
@@ -153,6 +156,25 @@ func (w *subprocessWorker) Wait() error {
 		}
 	})
 	return w.waitErr
+}
+
+// startAndWait starts cmd and waits for it on a goroutine locked to its OS thread, sending
+// cmd.Wait's result to exited. Linux sends the parent-death signal when the *thread* that forked
+// the child exits, not the process, and Go may end a thread whose goroutine exits while locked to
+// it; keeping the forking thread busy in Wait until the worker exits rules that out.
+func startAndWait(cmd *exec.Cmd, exited chan<- error) error {
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		exited <- cmd.Wait()
+	}()
+	return <-started
 }
 
 // tailWriter keeps the last max bytes written to it.
