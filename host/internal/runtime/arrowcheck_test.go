@@ -204,6 +204,32 @@ func firstField(tb testing.TB, data []byte, m ipcMessage) (fb, fbTable) {
 	return meta, f
 }
 
+// typedStream is a stream of one batch of a single nullable column "c" of type dt with the
+// values of a JSON array, passed to bad, with its last message (the record batch), to change.
+func typedStream(tb testing.TB, dt arrow.DataType, values string, bad func(data []byte, batch ipcMessage)) []byte {
+	tb.Helper()
+	arr, _, err := array.FromJSON(memory.DefaultAllocator, dt, strings.NewReader(values))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer arr.Release()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "c", Type: dt, Nullable: true}}, nil)
+	rec := array.NewRecord(schema, []arrow.Array{arr}, int64(arr.Len()))
+	defer rec.Release()
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(schema))
+	if err := w.Write(rec); err != nil {
+		tb.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	data := buf.Bytes()
+	msgs := ipcMessages(tb, data)
+	bad(data, msgs[len(msgs)-1])
+	return data
+}
+
 // badArrowStreams are streams that made arrow-go v15 allocate without bound, recurse without
 // end, or accept values that panic their readers, each with the step failure the host must give.
 // maxOutput is the step's output limit (1 GiB if 0).
@@ -341,6 +367,22 @@ func badArrowStreams(tb testing.TB) []struct {
 			off, _ := batchBuffer(tb, data, m, 3) // name's offsets: 0 0 1 3
 			binary.LittleEndian.PutUint32(data[m.body+off+8:], 9)
 		}), want: `message 2: record batch: column "name": offset 3 is 3, less than offset 2 (9)`},
+		{name: "list offset past the child", data: typedStream(tb, arrow.ListOf(arrow.PrimitiveTypes.Int32), `[[1, 2], [3]]`, func(data []byte, m ipcMessage) {
+			off, _ := batchBuffer(tb, data, m, 1) // the list's offsets: 0 2 3
+			binary.LittleEndian.PutUint32(data[m.body+off+8:], 9)
+		}), want: `message 2: record batch: column "c": offset 2 is 9, beyond the 3 rows of the child array`},
+		{name: "dictionary index past the dictionary", data: typedStream(tb, &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int8, ValueType: arrow.BinaryTypes.String}, `["x", "y", "x"]`, func(data []byte, m ipcMessage) {
+			off, _ := batchBuffer(tb, data, m, 1) // the indices: 0 1 0
+			data[m.body+off+1] = 5
+		}), want: `message 3: record batch: column "c": row 1: dictionary index 5 is outside the 2 values of the dictionary`},
+		{name: "union type code not in the union", data: typedStream(tb, arrow.SparseUnionOf([]arrow.Field{{Name: "i", Type: arrow.PrimitiveTypes.Int32, Nullable: true}, {Name: "s", Type: arrow.BinaryTypes.String, Nullable: true}}, []arrow.UnionTypeCode{3, 7}), `[[3, 5], [7, "s"]]`, func(data []byte, m ipcMessage) {
+			off, _ := batchBuffer(tb, data, m, 0) // the type codes: 3 7
+			data[m.body+off] = 4
+		}), want: `message 2: record batch: column "c": row 0: type code 4 is not one of the union's`},
+		{name: "string view past its buffer", data: typedStream(tb, arrow.BinaryTypes.StringView, `["a string longer than twelve bytes"]`, func(data []byte, m ipcMessage) {
+			off, _ := batchBuffer(tb, data, m, 1) // the views: size, prefix, buffer 0, offset 0
+			binary.LittleEndian.PutUint32(data[m.body+off+12:], 100)
+		}), want: `message 2: record batch: column "c": row 0: bytes 100..133 are outside the 33 bytes of buffer 0`},
 	}
 	for i := range cases {
 		cases[i].want = prefix + cases[i].want
@@ -474,4 +516,101 @@ func TestArrowOutputAcceptsValidTypes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// benchArrowStream is about 8 MiB of Arrow output: 16 batches of 32,768 rows of (id int64,
+// name string of 0 to 15 bytes, a tenth of ids null).
+func benchArrowStream(b *testing.B) []byte {
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(fuzzArrowSchema))
+	bld := array.NewRecordBuilder(memory.DefaultAllocator, fuzzArrowSchema)
+	defer bld.Release()
+	for batch := range 16 {
+		for i := range 32768 {
+			if i%10 == 0 {
+				bld.Field(0).AppendNull()
+			} else {
+				bld.Field(0).(*array.Int64Builder).Append(int64(batch*32768 + i))
+			}
+			bld.Field(1).(*array.StringBuilder).Append(strings.Repeat("n", i%16))
+		}
+		rec := bld.NewRecord()
+		if err := w.Write(rec); err != nil {
+			b.Fatal(err)
+		}
+		rec.Release()
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// writeArrowFile consumes records as the file-system IO manager does, into memory.
+func writeArrowFile(file *seekBuffer, rr array.RecordReader) error {
+	file.buf, file.off = file.buf[:0], 0
+	fw, err := ipc.NewFileWriter(file, ipc.WithSchema(rr.Schema()))
+	if err != nil {
+		return err
+	}
+	for rr.Next() {
+		if err := fw.Write(rr.Record()); err != nil {
+			return err
+		}
+	}
+	if err := rr.Err(); err != nil {
+		return err
+	}
+	return fw.Close()
+}
+
+// BenchmarkArrowOutputCheck measures what checking an Arrow output costs: an 8 MiB stream
+// decoded by arrow-go and written as an Arrow file, as the file-system IO manager writes it,
+// without the checks (arrow-go alone, as the host did before) and with them (arrowChecker and
+// checkedRecords), and the whole host path with the checks (output_write in 64 KiB chunks from a
+// wazero module's memory, the pipe, the storing goroutine).
+//
+//	go test -run '^$' -bench ArrowOutputCheck -benchtime 2s -count 5 ./host/internal/runtime/
+func BenchmarkArrowOutputCheck(b *testing.B) {
+	data := benchArrowStream(b)
+	var file seekBuffer
+	b.Run("unchecked", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			rdr, err := ipc.NewReader(bytes.NewReader(data))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := writeArrowFile(&file, rdr); err != nil {
+				b.Fatal(err)
+			}
+			rdr.Release()
+		}
+	})
+	b.Run("checked", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			chk := newArrowChecker(bytes.NewReader(data), 1<<30)
+			rdr, err := ipc.NewReader(chk)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := writeArrowFile(&file, newCheckedRecords(rdr, chk)); err != nil {
+				b.Fatal(err)
+			}
+			rdr.Release()
+		}
+	})
+	b.Run("host-call-checked", func(b *testing.B) {
+		mod := memoryModule(b, byte((len(data)>>16)+2))
+		store := func(_ context.Context, v iomanager.Value) (string, error) {
+			return "memory://", writeArrowFile(&file, v.Records)
+		}
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if run := writeArrowOutput(b, mod, data, 64<<10, nil, 1<<30, store); !run.ok() {
+				b.Fatal(run.st.fatal.Message)
+			}
+		}
+	})
 }
