@@ -86,7 +86,7 @@ func (l *SubprocessLauncher) LaunchRun(ctx context.Context, run *LaunchedRun) (R
 		out = io.MultiWriter(tail, l.Output)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), l.Env...)
+	cmd.Env = append(append(os.Environ(), l.Env...), workerEnv+"=3,4")
 	cmd.ExtraFiles = []*os.File{toWorkerR, fromWorkerW}
 	cmd.Stdout, cmd.Stderr = out, out
 	dieWithParent(cmd)
@@ -214,10 +214,11 @@ func (t *tailWriter) describe() string {
 // program that embeds wasmorch and launches runs with the default SubprocessLauncher must call
 // it when started with the argument "run-worker" (or set SubprocessLauncher.Command).
 func RunWorkerMain(ctx context.Context) int {
-	fromParent := os.NewFile(3, "wasmorch-parent-to-worker")
-	toParent := os.NewFile(4, "wasmorch-worker-to-parent")
-	if fromParent == nil || toParent == nil {
-		fmt.Fprintln(os.Stderr, "wasmorch run-worker: no pipes on file descriptors 3 and 4; the run worker is started by a wasmorch process, not by hand")
+	// Without the launcher's variable, descriptors 3 and 4 are nobody's pipes: the Go runtime
+	// of a process started by hand opens its own files there.
+	fromParent, toParent := os.NewFile(3, "wasmorch-parent-to-worker"), os.NewFile(4, "wasmorch-worker-to-parent")
+	if os.Getenv(workerEnv) != "3,4" || !isPipe(fromParent) || !isPipe(toParent) {
+		fmt.Fprintln(os.Stderr, "wasmorch run-worker: no run to execute (no pipes from a launching process on file descriptors 3 and 4); the run worker is started by a wasmorch process, not by hand")
 		return 2
 	}
 	if err := ServeRunWorker(ctx, fromParent, toParent); err != nil {
@@ -225,6 +226,17 @@ func RunWorkerMain(ctx context.Context) int {
 		return 1
 	}
 	return 0
+}
+
+// workerEnv tells a run worker where its pipes are; SubprocessLauncher sets it.
+const workerEnv = "WASMORCH_RUN_WORKER_FDS"
+
+func isPipe(f *os.File) bool {
+	if f == nil {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeNamedPipe != 0
 }
 
 // ServeRunWorker executes one launched run, with the launching process at the other end of
