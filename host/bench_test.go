@@ -18,15 +18,7 @@ import (
 //	go test -run '^$' -bench MaterializeTrivial ./host/
 func BenchmarkMaterializeTrivial(b *testing.B) {
 	ctx := context.Background()
-	inst, err := host.Open(ctx, b.TempDir(), host.WithCompilationCacheDir(guesttest.CacheDir(b)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer inst.Close()
-	ws, err := inst.LoadWorkspace(ctx, writeWorkspaceB(b, guesttest.Path(b, "guests/go/faults/faults.wasm")))
-	if err != nil {
-		b.Fatal(err)
-	}
+	inst, ws := faultsBench(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		res, err := inst.Materialize(ctx, ws, "trivial")
@@ -34,6 +26,20 @@ func BenchmarkMaterializeTrivial(b *testing.B) {
 			b.Fatal(err, res.Err())
 		}
 	}
+}
+
+// faultsBench opens an instance, closed when b ends, with the faults guest's workspace loaded.
+func faultsBench(b *testing.B, opts ...host.Option) (*host.Instance, *host.Workspace) {
+	inst, err := host.Open(context.Background(), b.TempDir(), append([]host.Option{host.WithCompilationCacheDir(guesttest.CacheDir(b))}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { inst.Close() })
+	ws, err := inst.LoadWorkspace(context.Background(), writeWorkspaceB(b, guesttest.Path(b, "guests/go/faults/faults.wasm")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return inst, ws
 }
 
 func writeWorkspaceB(b *testing.B, wasm string) string {
@@ -53,15 +59,7 @@ func BenchmarkLaunchTrivial(b *testing.B) {
 	for _, lc := range launchersUnderTest {
 		b.Run(lc.name, func(b *testing.B) {
 			ctx := context.Background()
-			inst, err := host.Open(ctx, b.TempDir(), host.WithCompilationCacheDir(guesttest.CacheDir(b)), host.WithRunLauncher(lc.make()))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer inst.Close()
-			ws, err := inst.LoadWorkspace(ctx, writeWorkspaceB(b, guesttest.Path(b, "guests/go/faults/faults.wasm")))
-			if err != nil {
-				b.Fatal(err)
-			}
+			inst, ws := faultsBench(b, host.WithRunLauncher(lc.make()))
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				l, err := inst.Launch(ctx, ws, host.LaunchRequest{Selection: "trivial"})
