@@ -112,14 +112,12 @@ func TestHostileGuests(t *testing.T) {
 			}},
 		{name: "100,000 functions", module: writeGuest(t, "many_funcs", guest{manifest: assetManifest("many_funcs"), extraFuncs: 100_000}), asset: "many_funcs"},
 	}
-	workspaces := map[string]*host.Workspace{oobWasm: oobWS}
+	// Cases that share a module and limits share a workspace.
+	workspaces := map[string]*host.Workspace{oobWasm + "\x00": oobWS}
 	for _, c := range steps {
 		t.Run(c.name, func(t *testing.T) {
 			key := c.module + "\x00" + c.limits
 			ws := workspaces[key]
-			if c.module == oobWasm && c.limits == "" {
-				ws = oobWS
-			}
 			if ws == nil {
 				name := strings.TrimSuffix(filepath.Base(c.module), ".wasm")
 				extra := ""
@@ -174,10 +172,17 @@ func TestHostileGuests(t *testing.T) {
 		fmt.Fprintf(&manyBad, `{"key":"bad key %d","output":{"format":"json"}}`, i)
 	}
 	manyBad.WriteString(`]}`)
+	tooBig := writeGuest(t, "too_big", guest{manifest: assetManifest("too_big"), pad: 1 << 20})
+	st, err := os.Stat(tooBig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tooBigSize := st.Size()
 	latin1 := []byte(`{"abi_version":1,"assets":[{"key":"caf` + "\xe9" + `","output":{"format":"json"}}]}`)
 	loads := []struct {
 		name, module, limits string
-		want                 string // the error after "workspace PATH: "
+		// want is how the error starts after "workspace PATH: ".
+		want string
 	}{
 		{name: "missing host function", module: guesttest.Path(t, "guests/wat/bad_import.wasm"),
 			want: `module "bad_import": imports a function the host does not provide: wasmorch.not_a_function is not a function of ABI version 1`},
@@ -199,8 +204,9 @@ func TestHostileGuests(t *testing.T) {
 		{name: "function name not UTF-8", module: writeGuest(t, "name_latin1", guest{manifest: assetManifest("name_latin1"), runName: "caf\xe9"}),
 			want: `module "name_latin1": not a valid WebAssembly module: section custom: function[7] name is not valid UTF-8`},
 		{name: "export name not UTF-8", module: writeGuest(t, "export_latin1", guest{manifest: assetManifest("export_latin1"), extraExport: "caf\xe9"}),
-			want: `module "export_latin1": not a valid WebAssembly module: `},
-		{name: "module over the size limit", module: writeGuest(t, "too_big", guest{manifest: assetManifest("too_big"), pad: 1 << 20}), limits: "module_size: 1MiB"},
+			want: `module "export_latin1": not a valid WebAssembly module: section export: read export: export name is not valid UTF-8`},
+		{name: "module over the size limit", module: tooBig, limits: "module_size: 1MiB",
+			want: fmt.Sprintf(`module "too_big": module is larger than the module size limit: %s is %d bytes, the limit is 1048576`, tooBig, tooBigSize)},
 	}
 	for _, c := range loads {
 		t.Run(c.name, func(t *testing.T) {
@@ -214,14 +220,9 @@ func TestHostileGuests(t *testing.T) {
 			if err == nil {
 				t.Fatal("the workspace loaded")
 			}
-			want := c.want
-			if c.name == "module over the size limit" {
-				st, _ := os.Stat(c.module)
-				want = fmt.Sprintf(`module "too_big": module is larger than the module size limit: %s is %d bytes, the limit is 1048576`, c.module, st.Size())
-			}
 			got, ok := strings.CutPrefix(err.Error(), "workspace "+wsPath+": ")
-			if !ok || !strings.HasPrefix(got, want) {
-				t.Errorf("error:\n  %s\nwant it to start with:\n  %s", err, want)
+			if !ok || !strings.HasPrefix(got, c.want) {
+				t.Errorf("error:\n  %s\nwant it to start with:\n  %s", err, c.want)
 			}
 			t.Logf("%s", firstLine(got))
 		})
