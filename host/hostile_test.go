@@ -41,9 +41,6 @@ func TestHostileGuests(t *testing.T) {
 		kind   string // failure_kind
 		// check, when set, looks further at the run; the step may also have succeeded.
 		check func(t *testing.T, res *host.Result)
-		// knownGap, when set, is the text of a known failure to record the run; the case is
-		// skipped while Materialize fails with it (docs/SECURITY.md, "Known gaps").
-		knownGap string
 	}
 	hostile := func(name string) string { return guesttest.Path(t, "guests/hostile/"+name+".wasm") }
 	oobMsg := func(fn string, from, to uint64) string {
@@ -82,8 +79,7 @@ func TestHostileGuests(t *testing.T) {
 		{name: "log flood of large lines", module: hostile("log_flood"), asset: "log_flood_bytes",
 			check: logCapped("log_flood_bytes", 2048, "the step's log limit of 16777216 bytes is reached: further logs of this step are dropped")},
 		{name: "log flood of the longest lines", module: hostile("log_flood"), asset: "log_flood_64k",
-			knownGap: "too much data for one transaction",
-			check:    logCapped("log_flood_64k", 256, "the step's log limit of 16777216 bytes is reached: further logs of this step are dropped")},
+			check: logCapped("log_flood_64k", 256, "the step's log limit of 16777216 bytes is reached: further logs of this step are dropped")},
 		{name: "stdout flood", module: hostile("log_flood"), asset: "log_flood_stdout",
 			check: logCapped("log_flood_stdout", wruntime.MaxStepLogLines, fmt.Sprintf("the step's log limit of %d lines is reached: further logs of this step are dropped", wruntime.MaxStepLogLines))},
 		// Out-of-bounds ranges, one host function each (oob.wat).
@@ -128,16 +124,6 @@ func TestHostileGuests(t *testing.T) {
 				workspaces[key] = ws
 			}
 			res, err := inst.Materialize(ctx, ws, c.asset)
-			if err != nil && c.knownGap != "" && strings.Contains(err.Error(), c.knownGap) {
-				status := store.RunStatus("unknown")
-				runs, _ := inst.Store().Runs(ctx, store.RunFilter{})
-				for _, r := range runs {
-					if strings.Contains(err.Error(), r.ID) {
-						status = r.Status
-					}
-				}
-				t.Skipf("known gap: %v (the run is left %s)", err, status)
-			}
 			if err != nil {
 				t.Fatalf("Materialize(%q): %v", c.asset, err)
 			}

@@ -21,6 +21,8 @@ type runLog struct {
 
 	mu      sync.Mutex
 	pending []store.Event
+	// pendingBytes bounds the stored size of pending (see eventSizeBound).
+	pendingBytes int
 	all     []store.Event
 	err     error
 	stop    chan struct{}
@@ -30,7 +32,24 @@ type runLog struct {
 const (
 	logFlushInterval = 200 * time.Millisecond
 	logBatch         = 256
+	// logBatchBytes caps a batch by size as logBatch does by count: one batch is one store
+	// transaction, and Badger refuses a transaction of about 10 MB or more. 256 lines of the
+	// 64 KiB a guest may log at once would be 16 MiB, more as JSON escapes control characters.
+	logBatchBytes = 1 << 20
 )
+
+// eventSizeBound is at least the size of ev as the store encodes it: JSON escapes a byte to at
+// most six ("\u001b"), and the fixed fields and small metadata of a log event fit in the rest.
+func eventSizeBound(ev store.Event) int {
+	n := 6*(len(ev.Message)+len(ev.Error)+len(ev.StepKey)+len(ev.Level)) + 512
+	for k, v := range ev.Metadata {
+		n += 6*len(k) + 64
+		if s, ok := v.(string); ok {
+			n += 6 * len(s)
+		}
+	}
+	return n
+}
 
 func newRunLog(s store.Store, runID string, onEvent func(store.Event)) *runLog {
 	l := &runLog{store: s, runID: runID, onEvent: onEvent, stop: make(chan struct{}), stopped: make(chan struct{})}
@@ -68,7 +87,12 @@ func (l *runLog) log(ev store.Event) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	size := eventSizeBound(ev)
+	if l.pendingBytes+size > logBatchBytes {
+		l.flushLocked()
+	}
 	l.pending = append(l.pending, ev)
+	l.pendingBytes += size
 	if len(l.pending) >= logBatch {
 		l.flushLocked()
 	}
@@ -94,7 +118,7 @@ func (l *runLog) flushLocked() {
 		return
 	}
 	batch := l.pending
-	l.pending = nil
+	l.pending, l.pendingBytes = nil, 0
 	l.appendLocked(batch)
 }
 
