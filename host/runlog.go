@@ -23,10 +23,10 @@ type runLog struct {
 	pending []store.Event
 	// pendingBytes bounds the stored size of pending (see eventSizeBound).
 	pendingBytes int
-	all     []store.Event
-	err     error
-	stop    chan struct{}
-	stopped chan struct{}
+	all          []store.Event
+	err          error
+	stop         chan struct{}
+	stopped      chan struct{}
 }
 
 const (
