@@ -137,7 +137,11 @@ const (
 	MaxErrorMessage = 64 << 10
 	MaxManifest     = 16 << 20
 	MaxStepLogBytes = 16 << 20
-	MaxOpenHandles  = 64
+	// MaxStepLogLines caps a step's log lines (log calls, and lines on stdout and stderr).
+	MaxStepLogLines = 100_000
+	// MaxManifestDepth caps how deeply a manifest nests JSON objects and arrays.
+	MaxManifestDepth = 128
+	MaxOpenHandles   = 64
 )
 
 // ValueType is a WebAssembly value type in a host function signature.

@@ -200,7 +200,7 @@ func Parse(data []byte) (*Manifest, error) {
 // (nested Arrow types, JSON Schemas of nested config) stay far below it; the cap keeps every
 // recursive walk over a manifest and its schemas shallow, and says what is wrong in words where
 // encoding/json would only say "exceeded max depth" at 10,000 levels.
-const MaxDepth = 128
+const MaxDepth = abi.MaxManifestDepth
 
 // maxListedProblems caps the problems an error lists, so a manifest with a million bad entries
 // gives a message of a few lines and a count.

@@ -876,7 +876,7 @@ func (st *callState) mergeMetadata(fn string, mod api.Module, ptr, n uint32, int
 // abi.MaxStepLogBytes. Without it a guest logging empty lines would store an event per call
 // until its time limit; docs/RATIONALE.md ("Log floods") explains why lines are dropped rather
 // than the step failed.
-const MaxStepLogLines = 100_000
+const MaxStepLogLines = abi.MaxStepLogLines
 
 // logSink collects a step's log lines under the per-step caps and keeps the stderr tail. Once a
 // cap is reached it emits one warning and drops every later line; the step goes on.
