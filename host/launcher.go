@@ -146,6 +146,7 @@ type Launched struct {
 
 	inst     *Instance
 	worker   RunWorker
+	onEvent  func(store.Event)
 	timeout  time.Duration
 	stopReq  chan error
 	stopOnce sync.Once
@@ -165,7 +166,7 @@ func (i *Instance) Launch(ctx context.Context, ws *Workspace, req LaunchRequest)
 	if _, err := i.run(ctx, ws, req, withLaunch(id.String(), launchCreate)); err != nil {
 		return nil, err
 	}
-	l := &Launched{RunID: id.String(), inst: i, timeout: pick(req.Timeout, i.opts.runTimeout),
+	l := &Launched{RunID: id.String(), inst: i, onEvent: req.OnEvent, timeout: pick(req.Timeout, i.opts.runTimeout),
 		stopReq: make(chan error, 1), done: make(chan struct{})}
 	launcher := i.opts.launcher
 	if launcher == nil {
@@ -183,7 +184,7 @@ func (i *Instance) Launch(ctx context.Context, ws *Workspace, req LaunchRequest)
 		l.worker, err = launcher.LaunchRun(ctx, &LaunchedRun{RunID: l.RunID, Request: req, Instance: i, Workspace: ws})
 	}
 	if err != nil {
-		i.recordEnd(l.RunID, store.Event{Type: store.EventRunFailure, Message: "run not launched", Error: "the run could not be launched: " + err.Error()})
+		l.recordEnd(store.Event{Type: store.EventRunFailure, Message: "run not launched", Error: "the run could not be launched: " + err.Error()})
 		i.forget(l.RunID)
 		return nil, fmt.Errorf("launch %s as run %s: %w", req.describe(), l.RunID, err)
 	}
@@ -280,14 +281,20 @@ func (l *Launched) finish(workerErr, cause error) {
 	default:
 		ev.Error = "the run worker exited without finishing the run"
 	}
-	l.inst.recordEnd(l.RunID, ev)
+	l.recordEnd(ev)
 }
 
-// recordEnd appends a run's final event; a run that finished in the meantime keeps its end.
-func (i *Instance) recordEnd(runID string, ev store.Event) {
+// recordEnd appends the run's final event, for a worker that did not, and passes it to OnEvent.
+// A run that finished in the meantime keeps its end (ErrRunFinished); any other error leaves the
+// run for recovery when the instance is next opened.
+func (l *Launched) recordEnd(ev store.Event) {
 	ev.Time = time.Now()
-	_, err := i.store.AppendEvents(context.Background(), runID, ev)
-	_ = err // ErrRunFinished: it finished first. Any other error leaves it for recovery on open.
+	stored, err := l.inst.store.AppendEvents(context.Background(), l.RunID, ev)
+	if err == nil && l.onEvent != nil {
+		for _, ev := range stored {
+			l.onEvent(ev)
+		}
+	}
 }
 
 func (i *Instance) forget(runID string) {

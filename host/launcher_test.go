@@ -138,9 +138,13 @@ func TestLaunchRefusesInvalidRequests(t *testing.T) {
 func TestWorkerCrashIsContained(t *testing.T) {
 	inst := openInstance(t, host.WithRunLauncher(workerLauncher(crashpoint.Env+"="+crashpoint.StepStarted)))
 	ws := loadWorkspace(t, inst, faultsWorkspace(t))
-	res := launch(t, inst, ws, host.LaunchRequest{Selection: "ok_source"})
+	var seen []store.Event // OnEvent runs on the worker's serving goroutine, then on the monitor's
+	res := launch(t, inst, ws, host.LaunchRequest{Selection: "ok_source", OnEvent: func(ev store.Event) { seen = append(seen, ev) }})
 	if res.Status != store.RunFailure {
 		t.Fatalf("run of a killed worker is %s", res.Status)
+	}
+	if len(seen) != len(res.Events) || seen[len(seen)-1].Type != store.EventRunFailure {
+		t.Errorf("OnEvent saw %d events, the last %+v; the store has %d", len(seen), seen[len(seen)-1], len(res.Events))
 	}
 	last := res.Events[len(res.Events)-1]
 	if last.Type != store.EventRunFailure || !strings.Contains(last.Error, "the run worker ended before the run finished: run worker (pid ") ||
@@ -340,3 +344,22 @@ func TestWorkerDiesWithItsParent(t *testing.T) {
 		t.Errorf("end of the orphaned run: %+v", last)
 	}
 }
+
+// TestStuckWorkerIsKilled: a worker that does not stop when told (here a process that never
+// reads its pipe) is killed after the grace period, and its run fails with the timeout and how
+// the worker ended.
+func TestStuckWorkerIsKilled(t *testing.T) {
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep command")
+	}
+	inst := openInstance(t, host.WithRunLauncher(&host.SubprocessLauncher{Command: []string{sleep, "3600"}}))
+	ws := loadWorkspace(t, inst, faultsWorkspace(t))
+	res := launch(t, inst, ws, host.LaunchRequest{Selection: "ok_source", Timeout: time.Second})
+	last := res.Events[len(res.Events)-1]
+	if res.Status != store.RunFailure || !strings.Contains(last.Error, "the run did not finish within its run timeout of 1s; the run worker was stopped: run worker (pid ") ||
+		!strings.Contains(last.Error, "signal: killed") {
+		t.Errorf("run of a stuck worker: %s, last event %+v", res.Status, last)
+	}
+}
+
