@@ -362,4 +362,3 @@ func TestStuckWorkerIsKilled(t *testing.T) {
 		t.Errorf("run of a stuck worker: %s, last event %+v", res.Status, last)
 	}
 }
-
