@@ -1,0 +1,228 @@
+// Command wasmorch-bench is the wasmorch side of the side-by-side benchmarks (issue 6, points 2
+// and 3; the pipelines are defined in bench/README.md). For each pipeline and guest language it
+// times, N times, from loading the workspace (compilation cache warm) to every asset
+// materialized by host.Materialize, checks the values after every repetition, and runs the
+// baselines for the sandbox cost in the same process: the same steps as native Go calls, and as
+// one native process per step (fork/exec). It writes one JSON line per measurement.
+//
+//	make guests && go run ./bench/wasmorch -reps 5 -out bench-out/wasmorch.jsonl
+//
+// It imports only the public host API, like any program embedding wasmorch.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"time"
+)
+
+func main() {
+	reps := flag.Int("reps", 5, "timed repetitions of each measurement")
+	out := flag.String("out", "bench-out/wasmorch.jsonl", "file the JSON lines are written to (also printed on stdout)")
+	only := flag.String("only", "", "run only the pipelines whose name contains this (fib_chain, graph1000, orders)")
+	guests := flag.String("guests", "go,rust", "guest languages to run, comma-separated")
+	rows := flag.Int64("rows", 1_000_000, "rows of the orders pipeline (the checks hold only for 1,000,000)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (narrow it with -only and -guests)")
+	cacheDir := flag.String("cache", defaultCacheDir(), "compilation cache directory (empty: a new one, so each Go guest is compiled once, cold, in its warm-up)")
+	flag.Parse()
+
+	ctx, stop := signalContext()
+	defer stop()
+	if err := run(ctx, options{reps: *reps, out: *out, only: *only, guests: strings.Split(*guests, ","), rows: *rows, cpuProfile: *cpuProfile, cacheDir: *cacheDir}); err != nil {
+		fmt.Fprintln(os.Stderr, "wasmorch-bench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	reps       int
+	out        string
+	only       string
+	guests     []string
+	rows       int64
+	cpuProfile string
+	cacheDir   string
+}
+
+// defaultCacheDir is a compilation cache kept between runs; wazero keys entries by module bytes
+// and its own version, so a changed guest is never served a stale entry.
+func defaultCacheDir() string {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(base, "wasmorch-bench-cache")
+}
+
+func run(ctx context.Context, o options) error {
+	if o.reps < 1 {
+		return fmt.Errorf("-reps is %d, want at least 1", o.reps)
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(o.out)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := io.MultiWriter(f, os.Stdout)
+
+	work, err := os.MkdirTemp("", "wasmorch-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	cacheDir := o.cacheDir
+	if cacheDir == "" {
+		cacheDir = filepath.Join(work, "cache")
+	}
+	b := &bench{root: root, work: work, reps: o.reps, out: json.NewEncoder(w), cacheDir: cacheDir}
+
+	if o.cpuProfile != "" {
+		pf, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	for _, p := range pipelines(o.rows) {
+		if o.only != "" && !strings.Contains(p.name, o.only) {
+			continue
+		}
+		wasm := map[string]wasmStats{}
+		for _, g := range o.guests {
+			rel, ok := p.modules[g]
+			if !ok {
+				continue
+			}
+			s, err := b.wasmorch(ctx, p, g, rel)
+			if err != nil {
+				return fmt.Errorf("%s, %s guest: %w", p.name, g, err)
+			}
+			wasm[g] = s
+		}
+		if p.baselines == nil {
+			continue
+		}
+		if err := b.baselines(ctx, p, wasm); err != nil {
+			return fmt.Errorf("%s baselines: %w", p.name, err)
+		}
+	}
+	return nil
+}
+
+// Record is one JSON line of bench-out/wasmorch.jsonl. Times are in seconds.
+type Record struct {
+	Pipeline string `json:"pipeline"`
+	// Guest is the guest language ("go", "rust"), or the baseline: "native-call" (the steps as
+	// Go function calls) or "process-per-step" (one fork/exec of a native program per step).
+	Guest  string  `json:"guest"`
+	Reps   int     `json:"reps"`
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+	Unit   string  `json:"unit"`
+	Steps  int     `json:"steps"`
+	// PerStep is Median / Steps.
+	PerStep float64 `json:"per_step"`
+	// Load and Materialize split a wasmorch repetition: LoadWorkspace, then Materialize
+	// (medians). Open is opening the instance over empty storage, outside the clock.
+	Load        float64 `json:"load_median,omitempty"`
+	Materialize float64 `json:"materialize_median,omitempty"`
+	Open        float64 `json:"open_median,omitempty"`
+	// WasmorchOver is, for a baseline, the wasmorch median of each guest divided by the
+	// baseline's median (per step and whole pipeline alike: both run the same steps).
+	WasmorchOver map[string]float64 `json:"wasmorch_over_baseline,omitempty"`
+	// MaterializeOver is the same ratio with only wasmorch's Materialize (no workspace load).
+	MaterializeOver map[string]float64 `json:"wasmorch_materialize_over_baseline,omitempty"`
+	Machine         string             `json:"machine"`
+	Note            string             `json:"note,omitempty"`
+}
+
+// Stats are the times of the repetitions of one measurement.
+type Stats struct {
+	Times []time.Duration
+}
+
+func (s Stats) sorted() []time.Duration {
+	t := slices.Clone(s.Times)
+	slices.Sort(t)
+	return t
+}
+
+// Median is the middle time (the mean of the two middle times for an even count).
+func (s Stats) Median() time.Duration {
+	t := s.sorted()
+	if len(t) == 0 {
+		return 0
+	}
+	if len(t)%2 == 1 {
+		return t[len(t)/2]
+	}
+	return (t[len(t)/2-1] + t[len(t)/2]) / 2
+}
+
+func (s Stats) Min() time.Duration { return slices.Min(s.Times) }
+func (s Stats) Max() time.Duration { return slices.Max(s.Times) }
+
+func (s Stats) record(pipeline, guest string, steps int) Record {
+	m := s.Median().Seconds()
+	return Record{Pipeline: pipeline, Guest: guest, Reps: len(s.Times), Median: m, Min: s.Min().Seconds(), Max: s.Max().Seconds(),
+		Unit: "s", Steps: steps, PerStep: m / float64(steps), Machine: machine()}
+}
+
+func machine() string {
+	return fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+}
+
+// repoRoot is the directory of the wasmorch go.mod at or above the working directory.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && strings.HasPrefix(string(b), "module github.com/wasmorch/wasmorch\n") {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no wasmorch repository root above %s: run from the repository", dir)
+		}
+	}
+}
+
+// guestPath returns the absolute path of a guest under testdata/, building it with make when it
+// is missing or stale.
+func guestPath(ctx context.Context, root, rel string) (string, error) {
+	target := filepath.ToSlash(filepath.Join("testdata", rel))
+	cmd := exec.CommandContext(ctx, "make", "-s", "-C", root, target)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("make %s: %w\n%s", target, err, out)
+	}
+	p := filepath.Join(root, target)
+	if _, err := os.Stat(p); err != nil {
+		return "", errors.New("make " + target + " did not build it")
+	}
+	return p, nil
+}
