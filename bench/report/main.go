@@ -295,4 +295,3 @@ func software() string {
 	}
 	return strings.Join(parts, ", ")
 }
-
