@@ -159,7 +159,9 @@ check:
 	    cp /tmp/wasmorch.go.mod.bak go.mod; cp /tmp/wasmorch.go.sum.bak go.sum; \
 	    echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; exit 1; fi
 
-## bench: run the benchmarks behind docs/BENCHMARKS.md; raw output goes to bench-out/.
+## bench: run the benchmarks behind docs/BENCHMARKS.md, raw output to bench-out/, then render the page
+## from docs/BENCHMARKS.tmpl.md with this run's figures (bench/report).
+bench: SHELL := /bin/bash -o pipefail
 bench: guests
 	@mkdir -p bench-out
 	$(GO) test -run '^$$' -bench 'TrivialStep' -benchtime 2s -count 5 ./host/internal/runtime/ | tee bench-out/step.txt
@@ -169,6 +171,10 @@ bench: guests
 	$(GO) test -run '^$$' -bench 'Compile' -benchtime 2x -count 3 -timeout 30m ./host/internal/runtime/ | tee bench-out/compile.txt
 	$(GO) test -run '^$$' -bench 'Loop|Fib' -benchtime 20x -count 5 ./host/internal/interrupt/ | tee bench-out/interrupt.txt
 	$(GO) test -run '^$$' -bench 'AppendEvents' -benchtime 2s -count 3 ./host/store/badgerstore/ | tee bench-out/store.txt
+	$(GO) test -run '^$$' -bench 'ArrowOutputCheck' -benchtime 2s -count 8 ./host/internal/runtime/ | tee bench-out/arrowcheck.txt
+	$(GO) test -run '^$$' -bench 'ArrowOutputCheck' -benchtime 30x -count 3 -benchmem ./host/internal/runtime/ | tee bench-out/arrowcheck-mem.txt
+	$(GO) run ./bench/report -in bench-out -template docs/BENCHMARKS.tmpl.md -out docs/BENCHMARKS.md
+	@echo "docs/BENCHMARKS.md rewritten from this run's bench-out/"
 
 clean:
 	rm -rf bin $(GUESTS) testdata/orders/.wasmorch

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"text/template"
@@ -50,6 +51,7 @@ func render(in, tmplPath, outPath string, allowMissing bool) error {
 	if err := t.Execute(&b, nil); err != nil {
 		return err
 	}
+	r.missing = slices.Compact(r.missing) // one line for a file missing from several figures
 	if len(r.missing) > 0 && !allowMissing {
 		return fmt.Errorf("%d figure(s) not measured (run make bench, or pass -allow-missing):\n  %s", len(r.missing), strings.Join(r.missing, "\n  "))
 	}
