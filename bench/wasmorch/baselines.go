@@ -204,7 +204,7 @@ func (b *bench) baselines(ctx context.Context, p pipeline, wasm map[string]wasmS
 }
 
 func (b *bench) emitBaseline(p pipeline, name string, s Stats, wasm map[string]wasmStats, note string) {
-	r := s.record(p.name, name, p.steps)
+	r := s.record(p.name, name, "native", p.steps)
 	r.Note = note
 	r.WasmorchOver = map[string]float64{}
 	r.MaterializeOver = map[string]float64{}

@@ -132,18 +132,21 @@ func run(ctx context.Context, o options) error {
 	return nil
 }
 
-// Record is one JSON line of bench-out/wasmorch.jsonl. Times are in seconds.
+// Record is one JSON line of bench-out/wasmorch.jsonl, in the shape bench/dagster writes
+// (pipeline, mode, reps as the list of times, median, min, max, steps) so that bench/report reads
+// both alike. Times are in seconds.
 type Record struct {
 	Pipeline string `json:"pipeline"`
-	// Guest is the guest language ("go", "rust"), or the baseline: "native-call" (the steps as
-	// Go function calls) or "process-per-step" (one fork/exec of a native program per step).
-	Guest  string  `json:"guest"`
-	Reps   int     `json:"reps"`
-	Median float64 `json:"median"`
-	Min    float64 `json:"min"`
-	Max    float64 `json:"max"`
-	Unit   string  `json:"unit"`
-	Steps  int     `json:"steps"`
+	// Mode is "wasm" for wasmorch, or the baseline: "native-call" (the steps as Go function
+	// calls) or "process-per-step" (one fork/exec of a native program per step).
+	Mode string `json:"mode"`
+	// Guest is the guest language ("go", "rust"), or "native" for a baseline.
+	Guest  string    `json:"guest"`
+	Reps   []float64 `json:"reps"`
+	Median float64   `json:"median"`
+	Min    float64   `json:"min"`
+	Max    float64   `json:"max"`
+	Steps  int       `json:"steps"`
 	// PerStep is Median / Steps.
 	PerStep float64 `json:"per_step"`
 	// Load and Materialize split a wasmorch repetition: LoadWorkspace, then Materialize
@@ -156,7 +159,8 @@ type Record struct {
 	WasmorchOver map[string]float64 `json:"wasmorch_over_baseline,omitempty"`
 	// MaterializeOver is the same ratio with only wasmorch's Materialize (no workspace load).
 	MaterializeOver map[string]float64 `json:"wasmorch_materialize_over_baseline,omitempty"`
-	Machine         string             `json:"machine"`
+	CPUs            int                `json:"cpus"`
+	GoVersion       string             `json:"go_version"`
 	Note            string             `json:"note,omitempty"`
 }
 
@@ -186,14 +190,14 @@ func (s Stats) Median() time.Duration {
 func (s Stats) Min() time.Duration { return slices.Min(s.Times) }
 func (s Stats) Max() time.Duration { return slices.Max(s.Times) }
 
-func (s Stats) record(pipeline, guest string, steps int) Record {
+func (s Stats) record(pipeline, mode, guest string, steps int) Record {
+	reps := make([]float64, len(s.Times))
+	for i, t := range s.Times {
+		reps[i] = t.Seconds()
+	}
 	m := s.Median().Seconds()
-	return Record{Pipeline: pipeline, Guest: guest, Reps: len(s.Times), Median: m, Min: s.Min().Seconds(), Max: s.Max().Seconds(),
-		Unit: "s", Steps: steps, PerStep: m / float64(steps), Machine: machine()}
-}
-
-func machine() string {
-	return fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	return Record{Pipeline: pipeline, Mode: mode, Guest: guest, Reps: reps, Median: m, Min: s.Min().Seconds(), Max: s.Max().Seconds(),
+		Steps: steps, PerStep: m / float64(steps), CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
 }
 
 // repoRoot is the directory of the wasmorch go.mod at or above the working directory.

@@ -74,12 +74,12 @@ func TestFibChainRust(t *testing.T) {
 		if err := json.Unmarshal(line, &r); err != nil {
 			t.Fatalf("%s: %v", line, err)
 		}
-		if r.Pipeline != "fib_chain" || r.Reps != 1 || r.Median <= 0 || r.Min > r.Median || r.Max < r.Median {
+		if r.Pipeline != "fib_chain" || len(r.Reps) != 1 || r.Median <= 0 || r.Min > r.Median || r.Max < r.Median {
 			t.Errorf("bad record %+v", r)
 		}
-		guests = append(guests, r.Guest)
+		guests = append(guests, r.Mode)
 	}
-	if got, want := strings.Join(guests, " "), "rust native-call process-per-step"; got != want {
+	if got, want := strings.Join(guests, " "), "wasm native-call process-per-step"; got != want {
 		t.Errorf("records for %s, want %s", got, want)
 	}
 }

@@ -60,7 +60,7 @@ func (b *bench) wasmorch(ctx context.Context, p pipeline, guest, rel string) (wa
 		s.materialize.Times = append(s.materialize.Times, mat)
 		s.total.Times = append(s.total.Times, load+mat)
 	}
-	r := s.total.record(p.name, guest, p.steps)
+	r := s.total.record(p.name, "wasm", guest, p.steps)
 	r.Load = s.load.Median().Seconds()
 	r.Materialize = s.materialize.Median().Seconds()
 	r.Open = s.open.Median().Seconds()
