@@ -174,6 +174,9 @@ bench: guests
 	$(GO) test -run '^$$' -bench 'AppendEvents' -benchtime 2s -count 3 ./host/store/badgerstore/ | tee bench-out/store.txt
 	$(GO) test -run '^$$' -bench 'ArrowOutputCheck' -benchtime 2s -count 8 ./host/internal/runtime/ | tee bench-out/arrowcheck.txt
 	$(GO) test -run '^$$' -bench 'ArrowOutputCheck' -benchtime 30x -count 3 -benchmem ./host/internal/runtime/ | tee bench-out/arrowcheck-mem.txt
+	bench/dagster/setup.sh
+	bench/dagster/run.sh
+	$(GO) run ./bench/wasmorch -reps 5 -out bench-out/wasmorch.jsonl
 	$(GO) run ./bench/report -in bench-out -template docs/BENCHMARKS.tmpl.md -out docs/BENCHMARKS.md
 	@echo "docs/BENCHMARKS.md rewritten from this run's bench-out/"
 
