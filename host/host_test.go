@@ -48,13 +48,7 @@ func sortedNames(m map[string]string) []string {
 
 func openInstance(t *testing.T, opts ...host.Option) *host.Instance {
 	t.Helper()
-	opts = append([]host.Option{host.WithCompilationCacheDir(guesttest.CacheDir(t))}, opts...)
-	inst, err := host.Open(context.Background(), t.TempDir(), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { inst.Close() })
-	return inst
+	return openInstanceIn(t, t.TempDir(), opts...)
 }
 
 func ordersWorkspace(t *testing.T) string {

@@ -150,14 +150,6 @@ func Open(ctx context.Context, home string, opts ...Option) (*Instance, error) {
 		return nil, err
 	}
 	inst.ioms[iomanager.FS] = fs
-	if o.store == nil && !o.inMemory {
-		// This process holds the store's lock, so no other host writes here now, and the
-		// workers of the last one died with it: a temporary file is a crash's leftover.
-		if _, err := fs.RemoveTemporaryFiles(); err != nil {
-			inst.store.Close()
-			return nil, err
-		}
-	}
 	inst.ioms[iomanager.Memory] = iomanager.NewInMemory()
 	for k, m := range o.ioManagers {
 		inst.ioms[k] = m
@@ -208,13 +200,26 @@ func (i *Instance) recoverInterruptedRuns(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("look for interrupted runs: %w", err)
 	}
+	ids := make([]string, 0, len(runs))
 	for _, r := range runs {
 		_, err := i.store.AppendEvents(ctx, r.ID, store.Event{Type: store.EventRunFailure, Time: time.Now(), Error: interruptedMessage, Message: "run interrupted"})
 		if err != nil && !errors.Is(err, store.ErrRunFinished) {
 			return fmt.Errorf("mark interrupted run %s failed: %w", r.ID, err)
 		}
+		ids = append(ids, r.ID)
 	}
-	return nil
+	return i.removeTemporaryFiles(ids...)
+}
+
+// removeTemporaryFiles deletes what the filesystem IO manager's cut-short writes of dead runs
+// left behind. The storage is walked only when a run died, never on a clean start.
+func (i *Instance) removeTemporaryFiles(runIDs ...string) error {
+	fs, ok := i.ioms[iomanager.FS].(*iomanager.FileSystem)
+	if !ok || len(runIDs) == 0 {
+		return nil
+	}
+	_, err := fs.RemoveTemporaryFiles(runIDs...)
+	return err
 }
 
 // runtimeFor returns the runtime for a set of limits, creating it on first use. The memory limit

@@ -57,6 +57,30 @@ type LaunchRequest struct {
 	OnEvent func(store.Event) `json:"-"`
 }
 
+// ErrInvalidLaunchRequest is wrapped by errors about a LaunchRequest's fields.
+var ErrInvalidLaunchRequest = errors.New("invalid launch request")
+
+// check refuses a request whose fields contradict each other, rather than ignoring some of them.
+func (r LaunchRequest) check() error {
+	var set []string
+	for _, f := range []struct{ name, value string }{{"Job", r.Job}, {"Selection", r.Selection}, {"ReexecuteOf", r.ReexecuteOf}} {
+		if f.value != "" {
+			set = append(set, fmt.Sprintf("%s %q", f.name, f.value))
+		}
+	}
+	switch {
+	case len(set) == 0:
+		return fmt.Errorf("%w: it names nothing to run: set one of Job, Selection or ReexecuteOf", ErrInvalidLaunchRequest)
+	case len(set) > 1:
+		return fmt.Errorf("%w: set one of Job, Selection or ReexecuteOf, not %s", ErrInvalidLaunchRequest, strings.Join(set, " and "))
+	case r.FromFailure && r.ReexecuteOf == "":
+		return fmt.Errorf("%w: FromFailure applies to a re-execution; set ReexecuteOf", ErrInvalidLaunchRequest)
+	case r.Timeout < 0:
+		return fmt.Errorf("%w: Timeout is %s; it must be positive, or 0 for the instance's run timeout", ErrInvalidLaunchRequest, r.Timeout)
+	}
+	return nil
+}
+
 // describe names the request in errors.
 func (r LaunchRequest) describe() string {
 	switch {
@@ -151,7 +175,6 @@ type Launched struct {
 	stopReq  chan error
 	stopOnce sync.Once
 	done     chan struct{}
-	err      error
 }
 
 // Launch validates a run, stores it and hands it to the instance's run launcher, returning once
@@ -159,6 +182,12 @@ type Launched struct {
 // unknown job, a bad selection or run config, a missing grant). Wait for the run with
 // Launched.Wait; its progress is in the store from the start.
 func (i *Instance) Launch(ctx context.Context, ws *Workspace, req LaunchRequest) (*Launched, error) {
+	if err := req.check(); err != nil {
+		return nil, err
+	}
+	if i.opts.runTimeout < 0 {
+		return nil, fmt.Errorf("WithRunTimeout(%s): a run timeout must be positive, or 0 for none", i.opts.runTimeout)
+	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, err
@@ -205,10 +234,6 @@ func (l *Launched) Wait(ctx context.Context) (*Result, error) {
 	}
 	return l.inst.RunResult(ctx, l.RunID)
 }
-
-// WorkerErr is why the run's worker ended abnormally (it crashed, was killed or could not
-// execute the run), or nil; valid once Done is closed.
-func (l *Launched) WorkerErr() error { return l.err }
 
 // Terminate asks the run to stop: running steps are interrupted and the run ends CANCELED with
 // reason. A worker that has not stopped 10 s later is killed.
@@ -262,11 +287,12 @@ func (l *Launched) monitor() {
 func (l *Launched) finish(workerErr, cause error) {
 	defer close(l.done)
 	defer l.inst.forget(l.RunID)
-	l.err = workerErr
 	run, err := l.inst.store.Run(context.Background(), l.RunID)
 	if err != nil || run.Status.Finished() {
 		return
 	}
+	// The worker is gone mid-run: a write it was making may have left a temporary file.
+	l.inst.removeTemporaryFiles(l.RunID)
 	ev := store.Event{Type: store.EventRunFailure, Message: "run worker ended"}
 	switch {
 	case cause != nil && errors.Is(cause, ErrRunTerminated):

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -121,6 +122,10 @@ func TestLaunchRefusesInvalidRequests(t *testing.T) {
 		{host.LaunchRequest{Selection: "no_such_asset"}, `no_such_asset`},
 		{host.LaunchRequest{Selection: "ok_source", Config: json.RawMessage(`{"ops":{"ok_after":{}}}`)}, "ok_after"},
 		{host.LaunchRequest{ReexecuteOf: "0190c0de-0000-7000-8000-00000000beef"}, "run not found"},
+		{host.LaunchRequest{}, "invalid launch request: it names nothing to run: set one of Job, Selection or ReexecuteOf"},
+		{host.LaunchRequest{Job: "pair", Selection: "ok_source"}, `invalid launch request: set one of Job, Selection or ReexecuteOf, not Job "pair" and Selection "ok_source"`},
+		{host.LaunchRequest{Selection: "ok_source", FromFailure: true}, "invalid launch request: FromFailure applies to a re-execution; set ReexecuteOf"},
+		{host.LaunchRequest{Selection: "ok_source", Timeout: -time.Second}, "invalid launch request: Timeout is -1s; it must be positive"},
 	}
 	for _, c := range cases {
 		if _, err := inst.Launch(context.Background(), ws, c.req); err == nil || !strings.Contains(err.Error(), c.want) {
@@ -136,7 +141,13 @@ func TestLaunchRefusesInvalidRequests(t *testing.T) {
 // after a step started, as the kernel's OOM killer or a fatal runtime error would) fails its run
 // with the reason, and the instance goes on launching runs.
 func TestWorkerCrashIsContained(t *testing.T) {
-	inst := openInstance(t, host.WithRunLauncher(workerLauncher(crashpoint.Env+"="+crashpoint.StepStarted)))
+	for _, at := range []string{crashpoint.StepStarted, crashpoint.OutputMidWrite} {
+		t.Run(at, func(t *testing.T) { testWorkerCrash(t, at) })
+	}
+}
+
+func testWorkerCrash(t *testing.T, at string) {
+	inst := openInstance(t, host.WithRunLauncher(workerLauncher(crashpoint.Env+"="+at)))
 	ws := loadWorkspace(t, inst, faultsWorkspace(t))
 	var seen []store.Event // OnEvent runs on the worker's serving goroutine, then on the monitor's
 	res := launch(t, inst, ws, host.LaunchRequest{Selection: "ok_source", OnEvent: func(ev store.Event) { seen = append(seen, ev) }})
@@ -157,6 +168,13 @@ func TestWorkerCrashIsContained(t *testing.T) {
 	if n := len(eventsOf(res, store.EventRunFailure, "")); n != 1 {
 		t.Errorf("%d RUN_FAILURE events", n)
 	}
+	// A write the worker was making is not left behind.
+	filepath.WalkDir(inst.StorageDir(), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(path, ".tmp") {
+			t.Errorf("the dead worker's temporary file is left: %s", path)
+		}
+		return nil
+	})
 	// The instance is unharmed: the same workspace runs in a healthy worker.
 	healthy := openInstanceAt(t, inst, host.WithRunLauncher(workerLauncher()))
 	if res := launch(t, healthy, loadWorkspace(t, healthy, ws.Path()), host.LaunchRequest{Selection: "ok_source"}); !res.Success() {

@@ -18,7 +18,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sort"
 	"strings"
 	"text/template"
@@ -42,7 +41,7 @@ func render(in, tmplPath, outPath string, allowMissing bool) error {
 	if err != nil {
 		return err
 	}
-	r := &renderer{dir: in, bench: map[string]results{}, lines: map[string][]map[string]any{}}
+	r := &renderer{dir: in, bench: map[string]results{}, lines: map[string][]map[string]any{}, seen: map[string]bool{}}
 	t, err := template.New(filepath.Base(tmplPath)).Funcs(r.funcs()).Parse(string(src))
 	if err != nil {
 		return err
@@ -51,7 +50,6 @@ func render(in, tmplPath, outPath string, allowMissing bool) error {
 	if err := t.Execute(&b, nil); err != nil {
 		return err
 	}
-	r.missing = slices.Compact(r.missing) // one line for a file missing from several figures
 	if len(r.missing) > 0 && !allowMissing {
 		return fmt.Errorf("%d figure(s) not measured (run make bench, or pass -allow-missing):\n  %s", len(r.missing), strings.Join(r.missing, "\n  "))
 	}
@@ -66,6 +64,16 @@ type renderer struct {
 	bench   map[string]results
 	lines   map[string][]map[string]any
 	missing []string
+	seen    map[string]bool
+}
+
+// miss records a figure that was not measured, once per cause.
+func (r *renderer) miss(format string, args ...any) {
+	m := fmt.Sprintf(format, args...)
+	if !r.seen[m] {
+		r.seen[m] = true
+		r.missing = append(r.missing, m)
+	}
 }
 
 const notMeasured = "not measured"
@@ -131,7 +139,7 @@ func (r *renderer) funcs() template.FuncMap {
 			if v, ok := line[field]; ok {
 				return fmt.Sprint(v)
 			}
-			r.missing = append(r.missing, fmt.Sprintf("%s: %s: no field %q", file, filter, field))
+			r.miss("%s: %s: no field %q", file, filter, field)
 			return notMeasured
 		},
 		"machine":  machine,
@@ -152,7 +160,7 @@ func (r *renderer) load(file string) (results, bool) {
 	defer f.Close()
 	res, err := parseBench(f)
 	if err != nil {
-		r.missing = append(r.missing, fmt.Sprintf("%s: %v", file, err))
+		r.miss("%s: %v", file, err)
 		res = nil
 	}
 	r.bench[file] = res
@@ -162,7 +170,7 @@ func (r *renderer) load(file string) (results, bool) {
 func (r *renderer) summary(file, name, unit string) (summary, bool) {
 	res, ok := r.load(file)
 	if !ok {
-		r.missing = append(r.missing, fmt.Sprintf("%s: no such output in %s", file, r.dir))
+		r.miss("%s: no such output in %s", file, r.dir)
 		return summary{}, false
 	}
 	vs := res[name][unit]
@@ -172,7 +180,7 @@ func (r *renderer) summary(file, name, unit string) (summary, bool) {
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		r.missing = append(r.missing, fmt.Sprintf("%s: no %s for benchmark %q (it has: %s)", file, unit, name, strings.Join(names, ", ")))
+		r.miss("%s: no %s for benchmark %q (it has: %s)", file, unit, name, strings.Join(names, ", "))
 		return summary{}, false
 	}
 	return summarize(vs), true
@@ -211,7 +219,7 @@ next:
 		}
 		return l, true
 	}
-	r.missing = append(r.missing, fmt.Sprintf("%s: no line with %s", file, filter))
+	r.miss("%s: no line with %s", file, filter)
 	return nil, false
 }
 
@@ -228,7 +236,7 @@ func (r *renderer) jsummary(file, filter string) (summary, bool) {
 		}
 	}
 	if len(vs) == 0 {
-		r.missing = append(r.missing, fmt.Sprintf("%s: %s has no reps", file, filter))
+		r.miss("%s: %s has no reps", file, filter)
 		return summary{}, false
 	}
 	return summarize(vs), true

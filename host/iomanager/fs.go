@@ -49,22 +49,31 @@ func NewFileSystem(dir string) (*FileSystem, error) {
 // Root returns the storage directory.
 func (f *FileSystem) Root() string { return f.root }
 
-// RemoveTemporaryFiles deletes the temporary files of writes that never finished: a process
-// killed between creating one (".NAME.*.tmp", beside the final file) and renaming it into place
-// leaves it behind, and nothing would ever read or remove it. It returns how many it removed.
-// Call it only when no write into the directory can be in progress: the host does when it opens
-// an instance, holding the store's lock, before any run starts.
-func (f *FileSystem) RemoveTemporaryFiles() (int, error) {
+// RemoveTemporaryFiles deletes the temporary files of the given runs' writes that never
+// finished: a process killed between creating one (".RUN_ID.EXT.*.tmp", beside the final file)
+// and renaming it into place leaves it behind, and nothing would ever read or remove it. It
+// returns how many it removed. Call it only for runs that can no longer write: the host does for
+// runs it found interrupted when it opened the instance, and for a run whose worker died.
+func (f *FileSystem) RemoveTemporaryFiles(runIDs ...string) (int, error) {
+	if len(runIDs) == 0 {
+		return 0, nil
+	}
 	removed := 0
 	err := filepath.WalkDir(f.root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.Type().IsRegular() && isTempName(d.Name()) {
-			if err := os.Remove(path); err != nil {
-				return err
+		if !d.Type().IsRegular() || !isTempName(d.Name()) {
+			return nil
+		}
+		for _, id := range runIDs {
+			if strings.HasPrefix(d.Name(), "."+id+".") {
+				if err := os.Remove(path); err != nil {
+					return err
+				}
+				removed++
+				break
 			}
-			removed++
 		}
 		return nil
 	})

@@ -64,8 +64,8 @@ func TestFileSystemRejectsEscapingKeys(t *testing.T) {
 	}
 }
 
-// TestRemoveTemporaryFiles: what a write killed before its rename leaves is removed; values and
-// other files are not.
+// TestRemoveTemporaryFiles: what a dead run's write left before its rename is removed; values,
+// other files and other runs' temporary files are not.
 func TestRemoveTemporaryFiles(t *testing.T) {
 	dir := t.TempDir()
 	m, _ := iomanager.NewFileSystem(dir)
@@ -75,13 +75,17 @@ func TestRemoveTemporaryFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	leftover := filepath.Join(dir, "a", "b", ".r2.json.8675309.tmp") // the name os.CreateTemp gives HandleOutput's file
-	keep := []string{loc, filepath.Join(dir, "a", ".notes"), filepath.Join(dir, "a", "b", "plain.tmp")}
+	keep := []string{loc, filepath.Join(dir, "a", ".notes"), filepath.Join(dir, "a", "b", "plain.tmp"),
+		filepath.Join(dir, "a", "b", ".r22.json.1.tmp")} // another run's, which may still be writing
 	for _, p := range append(keep[1:], leftover) {
 		if err := os.WriteFile(p, []byte("half"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	n, err := m.RemoveTemporaryFiles()
+	if n, err := m.RemoveTemporaryFiles(); n != 0 || err != nil {
+		t.Fatalf("RemoveTemporaryFiles of no run = %d, %v", n, err)
+	}
+	n, err := m.RemoveTemporaryFiles("r2")
 	if err != nil || n != 1 {
 		t.Fatalf("RemoveTemporaryFiles = %d, %v; want 1 removed", n, err)
 	}
