@@ -26,6 +26,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/wasmorch/wasmorch/abi"
@@ -98,11 +99,13 @@ type Runtime struct {
 
 	mu       sync.Mutex
 	compiled map[string]*compiledEntry // by digest
+	images   []*dataImage              // of every compiled entry, closed with the runtime
 }
 
 type compiledEntry struct {
 	once     sync.Once
 	compiled wazero.CompiledModule
+	image    *dataImage // the initial memory, nil if the data segments stayed in the module
 	manifest *manifest.Manifest
 	err      error
 }
@@ -153,6 +156,12 @@ func (r *Runtime) Config() Config { return r.cfg }
 // Close releases every compiled module and the runtime.
 func (r *Runtime) Close(ctx context.Context) error {
 	err := r.rt.Close(ctx)
+	r.mu.Lock()
+	for _, img := range r.images {
+		img.close()
+	}
+	r.images = nil
+	r.mu.Unlock()
 	if r.cache != nil {
 		r.cache.Close(ctx)
 	}
@@ -168,6 +177,7 @@ type Module struct {
 	Size     int
 	Manifest *manifest.Manifest
 	compiled wazero.CompiledModule
+	image    *dataImage
 	rt       *Runtime
 }
 
@@ -215,7 +225,7 @@ func (r *Runtime) Load(ctx context.Context, name string, wasm []byte) (*Module, 
 		r.compiled[digest] = e
 	}
 	r.mu.Unlock()
-	e.once.Do(func() { e.compiled, e.manifest, e.err = r.compile(ctx, wasm) })
+	e.once.Do(func() { e.compiled, e.image, e.manifest, e.err = r.compile(ctx, wasm) })
 	if e.err != nil {
 		if ctx.Err() != nil { // do not cache a load that was only cancelled
 			r.mu.Lock()
@@ -224,12 +234,12 @@ func (r *Runtime) Load(ctx context.Context, name string, wasm []byte) (*Module, 
 		}
 		return nil, &LoadError{Module: name, Err: e.err}
 	}
-	return &Module{Name: name, Digest: digest, Size: len(wasm), Manifest: e.manifest, compiled: e.compiled, rt: r}, nil
+	return &Module{Name: name, Digest: digest, Size: len(wasm), Manifest: e.manifest, compiled: e.compiled, image: e.image, rt: r}, nil
 }
 
-func (r *Runtime) compile(ctx context.Context, wasm []byte) (wazero.CompiledModule, *manifest.Manifest, error) {
+func (r *Runtime) compile(ctx context.Context, wasm []byte) (wazero.CompiledModule, *dataImage, *manifest.Manifest, error) {
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
-		return nil, nil, fmt.Errorf("%w: the file does not start with the WebAssembly magic bytes \\0asm", ErrNotWasm)
+		return nil, nil, nil, fmt.Errorf("%w: the file does not start with the WebAssembly magic bytes \\0asm", ErrNotWasm)
 	}
 	// Coalesce data segments first: Go guests have ~100k of them and wazero pays for each on
 	// every instantiation. If the rewrite cannot read the module, compile the original and let
@@ -237,26 +247,38 @@ func (r *Runtime) compile(ctx context.Context, wasm []byte) (wazero.CompiledModu
 	if merged, err := wasmopt.MergeDataSegments(wasm); err == nil {
 		wasm = merged
 	}
+	// Then take a large data section out altogether: instances start from its image, mapped
+	// rather than copied (dataimage.go).
+	var img *dataImage
+	if stripped, image, ok, err := wasmopt.ExtractDataImage(wasm); err == nil && ok && len(image) >= minImageBytes {
+		wasm, img = stripped, newDataImage(image)
+		r.mu.Lock()
+		r.images = append(r.images, img)
+		r.mu.Unlock()
+	}
 	instrumented, err := interrupt.Instrument(wasm)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrNotWasm, err)
+		img.close()
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrNotWasm, err)
 	}
 	compiled, err := r.compileSafely(ctx, instrumented)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrNotWasm, err)
+		img.close()
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrNotWasm, err)
 	}
-	fail := func(err error) (wazero.CompiledModule, *manifest.Manifest, error) {
+	fail := func(err error) (wazero.CompiledModule, *dataImage, *manifest.Manifest, error) {
 		compiled.Close(ctx)
-		return nil, nil, err
+		img.close()
+		return nil, nil, nil, err
 	}
 	if err := r.checkShape(compiled); err != nil {
 		return fail(err)
 	}
-	m, err := r.readManifest(ctx, compiled)
+	m, err := r.readManifest(ctx, compiled, img)
 	if err != nil {
 		return fail(err)
 	}
-	return compiled, m, nil
+	return compiled, img, m, nil
 }
 
 // compileSafely compiles untrusted bytes: wazero v1.12's validator can panic on some malformed
@@ -374,11 +396,11 @@ func abiSigString(f abi.Func) string {
 }
 
 // readManifest runs the module's version and manifest exports in a fresh instance.
-func (r *Runtime) readManifest(ctx context.Context, c wazero.CompiledModule) (*manifest.Manifest, error) {
+func (r *Runtime) readManifest(ctx context.Context, c wazero.CompiledModule, img *dataImage) (*manifest.Manifest, error) {
 	ctx, cancel := context.WithTimeout(ctx, loadTimeout)
 	defer cancel()
 	st := &callState{mode: modeManifest, logs: newLogSink(nil)}
-	inst, err := r.instantiate(ctx, c, st)
+	inst, err := r.instantiate(ctx, c, img, st)
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w", describe(err, st, ctx, loadTimeout).withStderr())
 	}
@@ -427,9 +449,11 @@ type instance struct {
 	// closed is set under mu before the module closes, so an interrupt that fires late does not
 	// touch a closed module.
 	closed bool
+	// mem is the instance's mapped linear memory (nil for wazero's own); see linearmem.go.
+	mem *mappedMemory
 }
 
-func (r *Runtime) instantiate(ctx context.Context, c wazero.CompiledModule, st *callState) (*instance, error) {
+func (r *Runtime) instantiate(ctx context.Context, c wazero.CompiledModule, img *dataImage, st *callState) (*instance, error) {
 	cfg := wazero.NewModuleConfig().
 		WithName(""). // anonymous: many instances of one module may run at once
 		WithStartFunctions().
@@ -438,11 +462,16 @@ func (r *Runtime) instantiate(ctx context.Context, c wazero.CompiledModule, st *
 		WithSysWalltime().
 		WithSysNanotime().
 		WithRandSource(rand.Reader)
-	mod, err := r.rt.InstantiateModule(ctx, c, cfg)
+	ictx := ctx
+	alloc, lastMem, ok := memoryAllocator(img)
+	if ok {
+		ictx = experimental.WithMemoryAllocator(ctx, alloc)
+	}
+	mod, err := r.rt.InstantiateModule(ictx, c, cfg)
 	if err != nil {
 		return nil, err
 	}
-	inst := &instance{mod: mod, st: st}
+	inst := &instance{mod: mod, st: st, mem: lastMem()}
 	// Interrupt on deadline or cancellation. The guest checks the flag at every function entry and
 	// loop header, so this stops loops without taxing them the way WithCloseOnContextDone does.
 	stop := context.AfterFunc(ctx, func() {
@@ -454,7 +483,10 @@ func (r *Runtime) instantiate(ctx context.Context, c wazero.CompiledModule, st *
 	})
 	st.stopInterrupt = stop
 	if f := mod.ExportedFunction(abi.ExportInitialize); f != nil {
-		if _, err := f.Call(withState(ctx, st)); err != nil {
+		inst.mem.enter()
+		_, err := f.Call(withState(ctx, st))
+		inst.mem.leave()
+		if err != nil {
 			inst.close(ctx)
 			return nil, err
 		}
@@ -463,6 +495,8 @@ func (r *Runtime) instantiate(ctx context.Context, c wazero.CompiledModule, st *
 }
 
 func (i *instance) call(ctx context.Context, name string) ([]uint64, error) {
+	i.mem.enter()
+	defer i.mem.leave()
 	return i.mod.ExportedFunction(name).Call(withState(ctx, i.st))
 }
 

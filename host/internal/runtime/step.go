@@ -201,7 +201,7 @@ func (m *Module) Run(ctx context.Context, step Step) (*StepResult, error) {
 	}
 	defer st.releaseHandles()
 
-	inst, err := m.rt.instantiate(ctx, m.compiled, st)
+	inst, err := m.rt.instantiate(ctx, m.compiled, m.image, st)
 	if err != nil {
 		st.logs.flush()
 		st.abortOutputs()
