@@ -290,6 +290,18 @@ func getRun(txn *badger.Txn, id string) (store.Run, error) {
 	return decodeRun(item, id)
 }
 
+// runExists reports, as getRun would, whether run id is stored, without decoding it.
+func runExists(txn *badger.Txn, id string) error {
+	_, err := txn.Get(runKey(id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return fmt.Errorf("%w: %q", store.ErrRunNotFound, id)
+	}
+	if err != nil {
+		return fmt.Errorf("read key %q: %w", runKey(id), err)
+	}
+	return nil
+}
+
 func decodeRun(item *badger.Item, id string) (store.Run, error) {
 	var run store.Run
 	err := item.Value(func(v []byte) error { return json.Unmarshal(v, &run) })

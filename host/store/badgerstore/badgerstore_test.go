@@ -168,9 +168,10 @@ func TestCorruptRecords(t *testing.T) {
 			func(s *Store) error { _, err := s.Run(ctx, run1); return err }},
 		{"run in Runs", func(s *Store, _ []int64) ([]byte, []byte) { return runKey(run1), []byte(`"a string"`) },
 			func(s *Store) error { _, err := s.Runs(ctx, store.RunFilter{}); return err }},
+		// A status change decodes the run record (other events only check that it exists).
 		{"run on append", func(s *Store, _ []int64) ([]byte, []byte) { return runKey(run1), []byte(`[]`) },
 			func(s *Store) error {
-				_, err := s.AppendEvents(ctx, run1, store.Event{Type: store.EventLog})
+				_, err := s.AppendEvents(ctx, run1, store.Event{Type: store.EventRunStart})
 				return err
 			}},
 		{"run holding another id", func(s *Store, _ []int64) ([]byte, []byte) {

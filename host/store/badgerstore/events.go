@@ -70,7 +70,15 @@ func (s *Store) AppendEvents(ctx context.Context, runID string, events ...store.
 
 	lastID := s.lastID
 	err := s.commitLocked(ctx, func(txn *badger.Txn) error {
-		run, err := getRun(txn, runID)
+		// Decode the run record only when an event changes its status: with a large selection it
+		// is tens of kilobytes of JSON, and most batches are step events and log lines.
+		var run store.Run
+		var err error
+		if durable {
+			run, err = getRun(txn, runID)
+		} else {
+			err = runExists(txn, runID)
+		}
 		if err != nil || len(out) == 0 {
 			return err
 		}
