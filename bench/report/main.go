@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -26,22 +27,23 @@ import (
 
 func main() {
 	in := flag.String("in", "bench-out", "directory of the benchmark outputs")
+	before := flag.String("before", "bench/before", "directory of the outputs of an earlier run, named \"before/FILE\" in the template (before/after tables)")
 	tmpl := flag.String("template", "docs/BENCHMARKS.tmpl.md", "template of the page")
 	out := flag.String("out", "docs/BENCHMARKS.md", "page to write")
 	allowMissing := flag.Bool("allow-missing", false, "write \"not measured\" for figures whose output is missing instead of failing")
 	flag.Parse()
-	if err := render(*in, *tmpl, *out, *allowMissing); err != nil {
+	if err := render(*in, *before, *tmpl, *out, *allowMissing); err != nil {
 		fmt.Fprintln(os.Stderr, "bench report:", err)
 		os.Exit(1)
 	}
 }
 
-func render(in, tmplPath, outPath string, allowMissing bool) error {
+func render(in, before, tmplPath, outPath string, allowMissing bool) error {
 	src, err := os.ReadFile(tmplPath)
 	if err != nil {
 		return err
 	}
-	r := &renderer{dir: in, bench: map[string]results{}, lines: map[string][]map[string]any{}, seen: map[string]bool{}}
+	r := &renderer{dir: in, before: before, bench: map[string]results{}, lines: map[string][]map[string]any{}, seen: map[string]bool{}}
 	t, err := template.New(filepath.Base(tmplPath)).Funcs(r.funcs()).Parse(string(src))
 	if err != nil {
 		return err
@@ -61,6 +63,7 @@ func render(in, tmplPath, outPath string, allowMissing bool) error {
 
 type renderer struct {
 	dir     string
+	before  string // where "before/FILE" is read from
 	bench   map[string]results
 	lines   map[string][]map[string]any
 	missing []string
@@ -142,17 +145,73 @@ func (r *renderer) funcs() template.FuncMap {
 			r.miss("%s: %s: no field %q", file, filter, field)
 			return notMeasured
 		},
+		// timev FILE BENCH: the median ns/op in seconds, as a number for verdict (NaN if missing).
+		"timev": func(file, name string) float64 {
+			s, ok := r.summary(file, name, "ns/op")
+			if !ok {
+				return math.NaN()
+			}
+			return s.median / 1e9
+		},
+		// ratiov: ratio as a number; jratiov: jratio as a number (NaN if missing).
+		"ratiov": func(fa, a, fb, b string, unit ...string) float64 {
+			q, ok := r.ratio(fa, a, fb, b, unit...)
+			if !ok {
+				return math.NaN()
+			}
+			return q
+		},
+		"jratiov": func(fa, a, fb, b string) float64 {
+			sa, ok1 := r.jsummary(fa, a)
+			sb, ok2 := r.jsummary(fb, b)
+			if !ok1 || !ok2 || sb.median == 0 {
+				return math.NaN()
+			}
+			return sa.median / sb.median
+		},
+		// verdict VALUE OP TARGET: "met" or "missed" for VALUE OP TARGET, OP one of < <= > >=.
+		"verdict": func(v float64, op string, target float64) (string, error) {
+			if math.IsNaN(v) {
+				return notMeasured, nil
+			}
+			var ok bool
+			switch op {
+			case "<":
+				ok = v < target
+			case "<=":
+				ok = v <= target
+			case ">":
+				ok = v > target
+			case ">=":
+				ok = v >= target
+			default:
+				return "", fmt.Errorf("verdict: unknown comparison %q", op)
+			}
+			if ok {
+				return "met", nil
+			}
+			return "**missed**", nil
+		},
 		"machine":  machine,
 		"software": software,
 		"date":     func() string { return time.Now().UTC().Format("2006-01-02") },
 	}
 }
 
+// path is where file is read from: "before/FILE" in the before directory, anything else in the
+// directory of this run's outputs.
+func (r *renderer) path(file string) string {
+	if rest, ok := strings.CutPrefix(file, "before/"); ok {
+		return filepath.Join(r.before, rest)
+	}
+	return filepath.Join(r.dir, file)
+}
+
 func (r *renderer) load(file string) (results, bool) {
 	if res, ok := r.bench[file]; ok {
 		return res, res != nil
 	}
-	f, err := os.Open(filepath.Join(r.dir, file))
+	f, err := os.Open(r.path(file))
 	if err != nil {
 		r.bench[file] = nil
 		return nil, false
@@ -170,7 +229,7 @@ func (r *renderer) load(file string) (results, bool) {
 func (r *renderer) summary(file, name, unit string) (summary, bool) {
 	res, ok := r.load(file)
 	if !ok {
-		r.miss("%s: no such output in %s", file, r.dir)
+		r.miss("%s: no such output in %s", file, filepath.Dir(r.path(file)))
 		return summary{}, false
 	}
 	vs := res[name][unit]
@@ -202,7 +261,7 @@ func (r *renderer) ratio(fa, a, fb, b string, unit ...string) (float64, bool) {
 func (r *renderer) jline(file, filter string) (map[string]any, bool) {
 	lines, ok := r.lines[file]
 	if !ok {
-		lines = readJSONL(filepath.Join(r.dir, file))
+		lines = readJSONL(r.path(file))
 		r.lines[file] = lines
 	}
 	want := map[string]string{}

@@ -30,7 +30,7 @@ func TestRender(t *testing.T) {
 		`rate {{value "step.txt" "Append/log" "events/s"}}; share {{share "step.txt" "TrivialStep/native" "step.txt" "TrivialStep/wasm"}}; `+
 		`dagster {{jtime "d.jsonl" "pipeline=fib,mode=in_process"}}; faster {{jratio "d.jsonl" "pipeline=fib,mode=in_process" "d.jsonl" "pipeline=fib,mode=wasm"}}`), 0o644)
 	out := filepath.Join(dir, "out.md")
-	if err := render(dir, tmpl, out, false); err != nil {
+	if err := render(dir, "", tmpl, out, false); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(out)
@@ -47,7 +47,7 @@ func TestMissingFiguresAreErrors(t *testing.T) {
 	tmpl := filepath.Join(dir, "t.md")
 	os.WriteFile(tmpl, []byte(`{{time "step.txt" "Nope"}} {{time "gone.txt" "X"}}`), 0o644)
 	out := filepath.Join(dir, "out.md")
-	err := render(dir, tmpl, out, false)
+	err := render(dir, "", tmpl, out, false)
 	if err == nil || !strings.Contains(err.Error(), `step.txt: no ns/op for benchmark "Nope" (it has: Append/log, TrivialStep/native, TrivialStep/wasm)`) ||
 		!strings.Contains(err.Error(), "gone.txt: no such output") {
 		t.Fatalf("error %v", err)
@@ -55,10 +55,51 @@ func TestMissingFiguresAreErrors(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Error("a page with unmeasured figures was written")
 	}
-	if err := render(dir, tmpl, out, true); err != nil {
+	if err := render(dir, "", tmpl, out, true); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(out); string(got) != "not measured not measured" {
 		t.Errorf("with -allow-missing: %q", got)
+	}
+}
+
+// TestBeforeFigures reads "before/FILE" from the before directory, so a page can set an earlier
+// run's figures beside this run's.
+func TestBeforeFigures(t *testing.T) {
+	dir, before := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(dir, "step.txt"), []byte(sample), 0o644)
+	os.WriteFile(filepath.Join(before, "step.txt"), []byte(strings.ReplaceAll(sample, "000000 ns/op", "0000000 ns/op")), 0o644)
+	tmpl := filepath.Join(dir, "t.md")
+	os.WriteFile(tmpl, []byte(`{{time "before/step.txt" "TrivialStep/wasm"}} -> {{time "step.txt" "TrivialStep/wasm"}}, `+
+		`{{ratio "before/step.txt" "TrivialStep/wasm" "step.txt" "TrivialStep/wasm"}} faster; {{time "before/gone.txt" "X"}}`), 0o644)
+	out := filepath.Join(dir, "out.md")
+	err := render(dir, before, tmpl, out, false)
+	if err == nil || !strings.Contains(err.Error(), "before/gone.txt: no such output") {
+		t.Fatalf("a missing before file: %v", err)
+	}
+	if err := render(dir, before, tmpl, out, true); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(out)
+	if want := "90.0 ms [80.0–100] -> 9.00 ms [8.00–10.0], 10.0× faster; not measured"; string(got) != want {
+		t.Errorf("rendered\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestVerdicts(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "step.txt"), []byte(sample), 0o644)
+	tmpl := filepath.Join(dir, "t.md")
+	os.WriteFile(tmpl, []byte(`{{verdict (timev "step.txt" "TrivialStep/wasm") "<" 0.010}} `+
+		`{{verdict (timev "step.txt" "TrivialStep/wasm") "<" 0.001}} `+
+		`{{verdict (ratiov "step.txt" "TrivialStep/wasm" "step.txt" "TrivialStep/native") ">=" 9000}} `+
+		`{{verdict (timev "step.txt" "Nope") "<" 1}}`), 0o644)
+	out := filepath.Join(dir, "out.md")
+	if err := render(dir, "", tmpl, out, true); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(out)
+	if want := "met **missed** met not measured"; string(got) != want {
+		t.Errorf("rendered %q, want %q", got, want)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -11,7 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wasmorch/wasmorch/abi"
 	"github.com/wasmorch/wasmorch/bench/wasmorch/steps"
+	"github.com/wasmorch/wasmorch/host/iomanager"
 )
 
 // graphShape is a pipeline's steps as native code: each step is Fib of its one input (or of 0)
@@ -112,6 +115,53 @@ func (g *graphShape) nativeCall(reps int) (Stats, error) {
 	return s, nil
 }
 
+// storageOnly times only what the filesystem IO manager does for each step's output (create
+// the asset's directory, write a temporary file, fsync, rename, fsync the directory), with the
+// real iomanager.FileSystem over a fresh directory beside wasmorch's, the steps of a layer at
+// once as in processPerStep: the floor a durable per-run file layout puts under each step on
+// this machine's disk, before any step runs.
+func (g *graphShape) storageOnly(ctx context.Context, work string, reps int) (Stats, error) {
+	var s Stats
+	workers := runtime.NumCPU()
+	for rep := range reps {
+		dir, err := os.MkdirTemp(work, "storage-")
+		if err != nil {
+			return s, err
+		}
+		fs, err := iomanager.NewFileSystem(dir)
+		if err != nil {
+			return s, err
+		}
+		runID := fmt.Sprintf("run%d", rep)
+		start := time.Now()
+		for _, layer := range g.layers {
+			var wg sync.WaitGroup
+			errs := make([]error, len(layer))
+			sem := make(chan struct{}, workers)
+			for li, i := range layer {
+				wg.Add(1)
+				sem <- struct{}{}
+				go func() {
+					defer wg.Done()
+					defer func() { <-sem }()
+					out := iomanager.OutputContext{AssetKey: fmt.Sprintf("step_%04d", i), RunID: runID, OutputName: "result", Format: abi.FormatJSON}
+					_, errs[li] = fs.HandleOutput(ctx, out, iomanager.Value{Format: abi.FormatJSON, Data: strings.NewReader("2200\n")})
+				}()
+			}
+			wg.Wait()
+			for _, err := range errs {
+				if err != nil {
+					os.RemoveAll(dir)
+					return s, err
+				}
+			}
+		}
+		s.Times = append(s.Times, time.Since(start))
+		os.RemoveAll(dir)
+	}
+	return s, nil
+}
+
 // processPerStep times the pipeline as one process per step: each step runs the nativestep
 // program with its inputs as arguments and reads the result from its stdout. The steps of a
 // layer run at once, at most one per CPU, like wasmorch's default concurrency.
@@ -200,6 +250,12 @@ func (b *bench) baselines(ctx context.Context, p pipeline, wasm map[string]wasmS
 	}
 	b.emitBaseline(p, "process-per-step", fork, wasm,
 		fmt.Sprintf("one fork/exec of a native Go program per step, up to %d at once", runtime.NumCPU()))
+	files, err := p.baselines.storageOnly(ctx, b.work, b.reps)
+	if err != nil {
+		return err
+	}
+	b.emitBaseline(p, "storage-only", files, wasm,
+		fmt.Sprintf("only the filesystem IO manager's write of each step's output, up to %d at once", runtime.NumCPU()))
 	return nil
 }
 

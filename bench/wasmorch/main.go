@@ -138,7 +138,8 @@ func run(ctx context.Context, o options) error {
 type Record struct {
 	Pipeline string `json:"pipeline"`
 	// Mode is "wasm" for wasmorch, or the baseline: "native-call" (the steps as Go function
-	// calls) or "process-per-step" (one fork/exec of a native program per step).
+	// calls), "process-per-step" (one fork/exec of a native program per step) or "storage-only"
+	// (only the filesystem IO manager's write of each output).
 	Mode string `json:"mode"`
 	// Guest is the guest language ("go", "rust"), or "native" for a baseline.
 	Guest  string    `json:"guest"`

@@ -83,3 +83,19 @@ func TestFibChainRust(t *testing.T) {
 		t.Errorf("records for %s, want %s", got, want)
 	}
 }
+
+// TestStorageOnlyBaseline runs the storage-only baseline once over the real filesystem IO
+// manager (a failed write is an error), and checks it leaves nothing behind.
+func TestStorageOnlyBaseline(t *testing.T) {
+	work := t.TempDir()
+	s, err := graph1000Shape().storageOnly(context.Background(), work, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Times) != 1 || s.Times[0] <= 0 {
+		t.Fatalf("times %v", s.Times)
+	}
+	if left, _ := os.ReadDir(work); len(left) != 0 {
+		t.Errorf("%d entries left in the work directory", len(left))
+	}
+}
