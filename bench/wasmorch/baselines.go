@@ -250,7 +250,7 @@ func (b *bench) baselines(ctx context.Context, p pipeline, wasm map[string]wasmS
 	}
 	b.emitBaseline(p, "process-per-step", fork, wasm,
 		fmt.Sprintf("one fork/exec of a native Go program per step, up to %d at once", runtime.NumCPU()))
-	files, err := p.baselines.storageOnly(ctx, b.work, b.reps)
+	files, err := p.baselines.storageOnly(ctx, b.storage, b.reps)
 	if err != nil {
 		return err
 	}

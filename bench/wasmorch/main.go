@@ -30,7 +30,8 @@ import (
 func main() {
 	reps := flag.Int("reps", 5, "timed repetitions of each measurement")
 	out := flag.String("out", "bench-out/wasmorch.jsonl", "file the JSON lines are written to (also printed on stdout)")
-	only := flag.String("only", "", "run only the pipelines whose name contains this (fib_chain, graph1000, orders)")
+	only := flag.String("only", "", "run only the pipelines whose name contains one of these, comma-separated (fib_chain, graph1000, orders)")
+	storage := flag.String("storage", "", "directory the instances' homes (run store and asset storage) are made in, e.g. a tmpfs (default: the system temporary directory)")
 	guests := flag.String("guests", "go,rust", "guest languages to run, comma-separated")
 	rows := flag.Int64("rows", 1_000_000, "rows of the orders pipeline (the checks hold only for 1,000,000)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (narrow it with -only and -guests)")
@@ -39,7 +40,7 @@ func main() {
 
 	ctx, stop := signalContext()
 	defer stop()
-	if err := run(ctx, options{reps: *reps, out: *out, only: *only, guests: strings.Split(*guests, ","), rows: *rows, cpuProfile: *cpuProfile, cacheDir: *cacheDir}); err != nil {
+	if err := run(ctx, options{reps: *reps, out: *out, only: *only, storage: *storage, guests: strings.Split(*guests, ","), rows: *rows, cpuProfile: *cpuProfile, cacheDir: *cacheDir}); err != nil {
 		fmt.Fprintln(os.Stderr, "wasmorch-bench:", err)
 		os.Exit(1)
 	}
@@ -49,6 +50,7 @@ type options struct {
 	reps       int
 	out        string
 	only       string
+	storage    string
 	guests     []string
 	rows       int64
 	cpuProfile string
@@ -92,7 +94,13 @@ func run(ctx context.Context, o options) error {
 	if cacheDir == "" {
 		cacheDir = filepath.Join(work, "cache")
 	}
-	b := &bench{root: root, work: work, reps: o.reps, out: json.NewEncoder(w), cacheDir: cacheDir}
+	storage := o.storage
+	if storage == "" {
+		storage = work
+	} else if err := os.MkdirAll(storage, 0o755); err != nil {
+		return err
+	}
+	b := &bench{root: root, work: work, storage: storage, reps: o.reps, out: json.NewEncoder(w), cacheDir: cacheDir}
 
 	if o.cpuProfile != "" {
 		pf, err := os.Create(o.cpuProfile)
@@ -107,7 +115,7 @@ func run(ctx context.Context, o options) error {
 	}
 
 	for _, p := range pipelines(o.rows) {
-		if o.only != "" && !strings.Contains(p.name, o.only) {
+		if !chosen(p.name, o.only) {
 			continue
 		}
 		wasm := map[string]wasmStats{}
@@ -230,4 +238,18 @@ func guestPath(ctx context.Context, root, rel string) (string, error) {
 		return "", errors.New("make " + target + " did not build it")
 	}
 	return p, nil
+}
+
+// chosen reports whether -only selects the pipeline: empty selects all, else a comma-separated
+// list of substrings of which one must match.
+func chosen(name, only string) bool {
+	if only == "" {
+		return true
+	}
+	for _, o := range strings.Split(only, ",") {
+		if o != "" && strings.Contains(name, o) {
+			return true
+		}
+	}
+	return false
 }

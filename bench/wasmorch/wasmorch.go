@@ -17,6 +17,7 @@ import (
 // bench holds what every measurement shares.
 type bench struct {
 	root, work string
+	storage    string // where instance homes are made
 	reps       int
 	cacheDir   string
 	out        *json.Encoder
@@ -72,7 +73,7 @@ func (b *bench) wasmorch(ctx context.Context, p pipeline, guest, rel string) (wa
 // once is one repetition: an instance over empty storage (not timed), then the timed load and
 // materialization, then the value checks (not timed).
 func (b *bench) once(ctx context.Context, p pipeline, wsFile string) (open, load, mat time.Duration, err error) {
-	home, err := os.MkdirTemp(b.work, "home-")
+	home, err := os.MkdirTemp(b.storage, "home-")
 	if err != nil {
 		return 0, 0, 0, err
 	}
