@@ -29,7 +29,7 @@ POLY_RUST   := $(if $(wildcard testdata/polyglot/rust/Cargo.toml),testdata/polyg
 POLY_C      := $(if $(wildcard testdata/polyglot/c/*.c),testdata/polyglot/c/revenue_by_region.wasm)
 # The guests of the side-by-side benchmarks (bench/README.md), run by bench/wasmorch.
 BENCH_GO    := testdata/bench/go/fib_chain.wasm testdata/bench/go/graph1000.wasm testdata/bench/go/orders.wasm
-BENCH_RUST  := testdata/bench/rust/fib_chain.wasm testdata/bench/rust/graph1000.wasm
+BENCH_RUST  := testdata/bench/rust/fib_chain.wasm testdata/bench/rust/graph1000.wasm testdata/bench/rust/orders.wasm
 GUESTS      := $(ORDERS_WASM) $(FAULTS_WASM) $(OPS_WASM) $(FAN_C_WASM) $(FAN_RS_WASM) $(WAT_WASM) $(CONF_GO) $(CONF_RUST) $(CONF_C) $(POLY_GO) $(POLY_RUST) $(POLY_C) $(BENCH_GO) $(BENCH_RUST)
 SDK_GO_SRC   = $(wildcard sdk-go/*.go sdk-go/go.*)
 SDK_RUST_SRC = $(shell find sdk-rust -name '*.rs' -o -name Cargo.toml 2>/dev/null)

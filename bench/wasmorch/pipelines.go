@@ -43,7 +43,7 @@ func pipelines(rows int64) []pipeline {
 		},
 		{
 			name:    "orders",
-			modules: map[string]string{"go": "bench/go/orders.wasm"},
+			modules: map[string]string{"go": "bench/go/orders.wasm", "rust": "bench/rust/orders.wasm"},
 			steps:   3,
 			config:  fmt.Appendf(nil, `{"ops": {"raw_orders": {"config": {"rows": %d, "seed": 42}}}}`, rows),
 			check: func(ctx context.Context, inst *host.Instance, res *host.Result) error {
