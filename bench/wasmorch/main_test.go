@@ -79,7 +79,7 @@ func TestFibChainRust(t *testing.T) {
 		}
 		guests = append(guests, r.Mode)
 	}
-	if got, want := strings.Join(guests, " "), "wasm native-call process-per-step"; got != want {
+	if got, want := strings.Join(guests, " "), "wasm native-call process-per-step storage-only"; got != want {
 		t.Errorf("records for %s, want %s", got, want)
 	}
 }
