@@ -170,6 +170,7 @@ bench: guests
 	@mkdir -p bench-out
 	$(GO) test -run '^$$' -bench 'TrivialStep' -benchtime 2s -count 5 ./host/internal/runtime/ | tee bench-out/step.txt
 	$(GO) test -run '^$$' -bench 'StepOverhead' -benchtime 2s -count 5 ./host/internal/runtime/ | tee bench-out/step-languages.txt
+	$(GO) test -run '^$$' -bench 'FirstStep' -benchtime 3x -count 3 -timeout 30m ./host/internal/runtime/ | tee bench-out/first-step.txt
 	$(GO) test -run '^$$' -bench 'ArrowPassThrough' -benchtime 1x -count 3 -timeout 30m ./host/internal/runtime/ | tee bench-out/passthrough.txt
 	$(GO) test -run '^$$' -bench 'MaterializeTrivial|LaunchTrivial' -benchtime 2s -count 5 ./host/ | tee bench-out/run.txt
 	$(GO) test -run '^$$' -bench 'Compile' -benchtime 2x -count 3 -timeout 30m ./host/internal/runtime/ | tee bench-out/compile.txt

@@ -147,3 +147,65 @@ func BenchmarkArrowPassThrough(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFirstStep is the per-step overhead of each SDK when its module is not loaded yet: a new
+// runtime loads the conformance module (validate, instrument, compile or read the compiled code
+// from the disk cache, read the manifest in a fresh instance) and runs one `partition` step in
+// another fresh instance. "cold" starts from an empty compilation cache, so the module is
+// compiled; "warm" from a disk cache an earlier runtime filled, which is what a second `wasmorch`
+// process sees. Compare with BenchmarkStepOverhead, the step alone once the module is loaded.
+//
+//	go test -run '^$' -bench FirstStep -benchtime 3x -count 3 ./host/internal/runtime/
+func BenchmarkFirstStep(b *testing.B) {
+	ctx := context.Background()
+	for _, sdk := range sdks {
+		path := guesttest.Path(b, sdk.module)
+		warm := b.TempDir()
+		for _, cache := range []string{"cold", "warm"} {
+			b.Run(sdk.name+"/"+cache, func(b *testing.B) {
+				if cache == "warm" {
+					firstStep(ctx, b, path, warm) // fill the cache
+				}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					dir := warm
+					if cache == "cold" {
+						b.StopTimer()
+						dir = b.TempDir()
+						b.StartTimer()
+					}
+					firstStep(ctx, b, path, dir)
+				}
+			})
+		}
+	}
+}
+
+// firstStep loads the module at path into a new runtime with the compilation cache cacheDir and
+// runs one `partition` step; closing the runtime is outside the clock.
+func firstStep(ctx context.Context, b *testing.B, path, cacheDir string) {
+	rt, err := New(ctx, Config{CacheDir: cacheDir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		b.StopTimer()
+		rt.Close(ctx)
+		b.StartTimer()
+	}()
+	m, err := rt.LoadFile(ctx, "conformance", path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	mem := iomanager.NewInMemory()
+	step := Step{
+		Invocation: Invocation{Kind: "asset", Name: "partition", RunID: "r", StepKey: "partition", Attempt: 1, PartitionKey: "p",
+			Outputs: []InvocationValue{{Name: abi.OutputResult, Format: "bytes"}}},
+		Outputs: map[string]Output{abi.OutputResult: {Format: abi.FormatBytes, Store: func(ctx context.Context, v iomanager.Value) (string, error) {
+			return mem.HandleOutput(ctx, iomanager.OutputContext{AssetKey: "partition", RunID: "r", Format: abi.FormatBytes}, v)
+		}}},
+	}
+	if _, err := m.Run(ctx, step); err != nil {
+		b.Fatal(err)
+	}
+}
