@@ -122,7 +122,6 @@ func (g *graphShape) nativeCall(reps int) (Stats, error) {
 // this machine's disk, before any step runs.
 func (g *graphShape) storageOnly(ctx context.Context, work string, reps int) (Stats, error) {
 	var s Stats
-	workers := runtime.NumCPU()
 	for rep := range reps {
 		dir, err := os.MkdirTemp(work, "storage-")
 		if err != nil {
@@ -134,30 +133,16 @@ func (g *graphShape) storageOnly(ctx context.Context, work string, reps int) (St
 		}
 		runID := fmt.Sprintf("run%d", rep)
 		start := time.Now()
-		for _, layer := range g.layers {
-			var wg sync.WaitGroup
-			errs := make([]error, len(layer))
-			sem := make(chan struct{}, workers)
-			for li, i := range layer {
-				wg.Add(1)
-				sem <- struct{}{}
-				go func() {
-					defer wg.Done()
-					defer func() { <-sem }()
-					out := iomanager.OutputContext{AssetKey: fmt.Sprintf("step_%04d", i), RunID: runID, OutputName: "result", Format: abi.FormatJSON}
-					_, errs[li] = fs.HandleOutput(ctx, out, iomanager.Value{Format: abi.FormatJSON, Data: strings.NewReader("2200\n")})
-				}()
-			}
-			wg.Wait()
-			for _, err := range errs {
-				if err != nil {
-					os.RemoveAll(dir)
-					return s, err
-				}
-			}
-		}
+		err = g.runLayers(func(i int) error {
+			out := iomanager.OutputContext{AssetKey: fmt.Sprintf("step_%04d", i), RunID: runID, OutputName: "result", Format: abi.FormatJSON}
+			_, err := fs.HandleOutput(ctx, out, iomanager.Value{Format: abi.FormatJSON, Data: strings.NewReader("2200\n")})
+			return err
+		})
 		s.Times = append(s.Times, time.Since(start))
 		os.RemoveAll(dir)
+		if err != nil {
+			return s, err
+		}
 	}
 	return s, nil
 }
@@ -168,28 +153,14 @@ func (g *graphShape) storageOnly(ctx context.Context, work string, reps int) (St
 func (g *graphShape) processPerStep(ctx context.Context, bin string, reps int) (Stats, error) {
 	var s Stats
 	vals := make([]int64, len(g.inputs))
-	workers := runtime.NumCPU()
 	for range reps {
 		start := time.Now()
-		for _, layer := range g.layers {
-			var wg sync.WaitGroup
-			errs := make([]error, len(layer))
-			sem := make(chan struct{}, workers)
-			for li, i := range layer {
-				wg.Add(1)
-				sem <- struct{}{}
-				go func() {
-					defer wg.Done()
-					defer func() { <-sem }()
-					vals[i], errs[li] = g.exec(ctx, bin, i, vals)
-				}()
-			}
-			wg.Wait()
-			for _, err := range errs {
-				if err != nil {
-					return s, err
-				}
-			}
+		err := g.runLayers(func(i int) (err error) {
+			vals[i], err = g.exec(ctx, bin, i, vals)
+			return err
+		})
+		if err != nil {
+			return s, err
 		}
 		s.Times = append(s.Times, time.Since(start))
 		if got := vals[len(vals)-1]; got != g.want() {
@@ -197,6 +168,33 @@ func (g *graphShape) processPerStep(ctx context.Context, bin string, reps int) (
 		}
 	}
 	return s, nil
+}
+
+// runLayers calls step for every step, layer after layer, the steps of a layer at once, at most
+// one per CPU. It returns the first error of the first layer that had one.
+func (g *graphShape) runLayers(step func(i int) error) error {
+	workers := runtime.NumCPU()
+	for _, layer := range g.layers {
+		var wg sync.WaitGroup
+		errs := make([]error, len(layer))
+		sem := make(chan struct{}, workers)
+		for li, i := range layer {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				errs[li] = step(i)
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (g *graphShape) exec(ctx context.Context, bin string, i int, vals []int64) (int64, error) {

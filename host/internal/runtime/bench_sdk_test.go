@@ -51,14 +51,7 @@ func BenchmarkStepOverhead(b *testing.B) {
 			continue
 		}
 		b.Run(sdk.name, func(b *testing.B) {
-			mem := iomanager.NewInMemory()
-			step := Step{
-				Invocation: Invocation{Kind: "asset", Name: "partition", RunID: "r", StepKey: "partition", Attempt: 1, PartitionKey: "p",
-					Outputs: []InvocationValue{{Name: abi.OutputResult, Format: "bytes"}}},
-				Outputs: map[string]Output{abi.OutputResult: {Format: abi.FormatBytes, Store: func(ctx context.Context, v iomanager.Value) (string, error) {
-					return mem.HandleOutput(ctx, iomanager.OutputContext{AssetKey: "partition", RunID: "r", Format: abi.FormatBytes}, v)
-				}}},
-			}
+			step := partitionStep()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if _, err := m.Run(context.Background(), step); err != nil {
@@ -197,15 +190,20 @@ func firstStep(ctx context.Context, b *testing.B, path, cacheDir string) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if _, err := m.Run(ctx, partitionStep()); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// partitionStep is a step of the conformance `partition` asset (read the invocation, write a few
+// bytes), its output stored by the memory IO manager.
+func partitionStep() Step {
 	mem := iomanager.NewInMemory()
-	step := Step{
+	return Step{
 		Invocation: Invocation{Kind: "asset", Name: "partition", RunID: "r", StepKey: "partition", Attempt: 1, PartitionKey: "p",
 			Outputs: []InvocationValue{{Name: abi.OutputResult, Format: "bytes"}}},
 		Outputs: map[string]Output{abi.OutputResult: {Format: abi.FormatBytes, Store: func(ctx context.Context, v iomanager.Value) (string, error) {
 			return mem.HandleOutput(ctx, iomanager.OutputContext{AssetKey: "partition", RunID: "r", Format: abi.FormatBytes}, v)
 		}}},
-	}
-	if _, err := m.Run(ctx, step); err != nil {
-		b.Fatal(err)
 	}
 }

@@ -1,9 +1,6 @@
 package wasmopt
 
-import (
-	"bytes"
-	"fmt"
-)
+import "fmt"
 
 const sectionMemory = 5
 
@@ -32,43 +29,19 @@ const PageSize = 65536
 // ErrMalformed (wrapped, with the byte offset) when the section structure, the memory section or
 // the data section cannot be read.
 func ExtractDataImage(wasm []byte) (stripped, image []byte, ok bool, err error) {
-	if len(wasm) < 8 || !bytes.Equal(wasm[:4], []byte("\x00asm")) {
-		return nil, nil, false, fmt.Errorf("%w: no WebAssembly header", ErrMalformed)
+	secs, err := readSections(wasm)
+	if err != nil {
+		return nil, nil, false, err
 	}
-	pos := 8
-	dataStart, dataEnd, dataBody := -1, -1, -1
-	var minBytes uint64
-	haveMemory := false
-	for pos < len(wasm) {
-		start := pos
-		id := wasm[pos]
-		pos++
-		size, n, err := readU32(wasm, pos)
-		if err != nil {
-			return nil, nil, false, err
-		}
-		pos += n
-		if uint64(pos)+uint64(size) > uint64(len(wasm)) {
-			return nil, nil, false, fmt.Errorf("%w: section %d at offset %d runs past the end of the module", ErrMalformed, id, start)
-		}
-		body := wasm[pos : pos+int(size)]
-		switch id {
-		case sectionDataCount:
-			return nil, nil, false, nil
-		case sectionMemory:
-			pages, ok, err := readOneMemory(body, pos)
-			if err != nil || !ok {
-				return nil, nil, false, err
-			}
-			minBytes, haveMemory = uint64(pages)*PageSize, true
-		case sectionData:
-			dataStart, dataBody, dataEnd = start, pos, pos+int(size)
-		}
-		pos += int(size)
-	}
-	if dataStart < 0 || !haveMemory {
+	if secs.memoryBody < 0 {
 		return nil, nil, false, nil
 	}
+	pages, ok, err := readOneMemory(wasm[secs.memoryBody:secs.memoryEnd], secs.memoryBody)
+	if err != nil || !ok || secs.dataCount || secs.dataStart < 0 {
+		return nil, nil, false, err
+	}
+	minBytes := uint64(pages) * PageSize
+	dataStart, dataBody, dataEnd := secs.dataStart, secs.dataBody, secs.dataEnd
 	segs, ok, err := readActiveSegments(wasm[dataBody:dataEnd], dataBody)
 	if err != nil || !ok {
 		return nil, nil, false, err

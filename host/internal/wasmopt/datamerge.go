@@ -45,31 +45,14 @@ const (
 // ErrMalformed (wrapped, with the byte offset) when the section structure or the data section
 // cannot be read. Callers may compile the original bytes instead and let the compiler report.
 func MergeDataSegments(wasm []byte) ([]byte, error) {
-	if len(wasm) < 8 || !bytes.Equal(wasm[:4], []byte("\x00asm")) {
-		return nil, fmt.Errorf("%w: no WebAssembly header", ErrMalformed)
+	secs, err := readSections(wasm)
+	if err != nil {
+		return nil, err
 	}
-	pos := 8
-	dataStart, dataEnd, dataBody := -1, -1, -1
-	for pos < len(wasm) {
-		start := pos
-		id := wasm[pos]
-		pos++
-		size, n, err := readU32(wasm, pos)
-		if err != nil {
-			return nil, err
-		}
-		pos += n
-		if uint64(pos)+uint64(size) > uint64(len(wasm)) {
-			return nil, fmt.Errorf("%w: section %d at offset %d runs past the end of the module", ErrMalformed, id, start)
-		}
-		switch id {
-		case sectionDataCount:
-			return wasm, nil
-		case sectionData:
-			dataStart, dataBody, dataEnd = start, pos, pos+int(size)
-		}
-		pos += int(size)
+	if secs.dataCount {
+		return wasm, nil
 	}
+	dataStart, dataBody, dataEnd := secs.dataStart, secs.dataBody, secs.dataEnd
 	if dataStart < 0 {
 		return wasm, nil
 	}
@@ -97,6 +80,45 @@ func MergeDataSegments(wasm []byte) ([]byte, error) {
 	out = append(out, body...)
 	out = append(out, wasm[dataEnd:]...)
 	return out, nil
+}
+
+// sections is where a module's sections of interest are; -1 for one that is absent.
+type sections struct {
+	dataStart, dataBody, dataEnd int // the data section: its id byte, its body, its end
+	memoryBody, memoryEnd        int
+	dataCount                    bool
+}
+
+// readSections walks the module's section headers.
+func readSections(wasm []byte) (sections, error) {
+	s := sections{dataStart: -1, dataBody: -1, dataEnd: -1, memoryBody: -1, memoryEnd: -1}
+	if len(wasm) < 8 || !bytes.Equal(wasm[:4], []byte("\x00asm")) {
+		return s, fmt.Errorf("%w: no WebAssembly header", ErrMalformed)
+	}
+	pos := 8
+	for pos < len(wasm) {
+		start := pos
+		id := wasm[pos]
+		pos++
+		size, n, err := readU32(wasm, pos)
+		if err != nil {
+			return s, err
+		}
+		pos += n
+		if uint64(pos)+uint64(size) > uint64(len(wasm)) {
+			return s, fmt.Errorf("%w: section %d at offset %d runs past the end of the module", ErrMalformed, id, start)
+		}
+		switch id {
+		case sectionDataCount:
+			s.dataCount = true
+		case sectionData:
+			s.dataStart, s.dataBody, s.dataEnd = start, pos, pos+int(size)
+		case sectionMemory:
+			s.memoryBody, s.memoryEnd = pos, pos+int(size)
+		}
+		pos += int(size)
+	}
+	return s, nil
 }
 
 type segment struct {
