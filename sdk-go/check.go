@@ -29,7 +29,7 @@ type CheckResult struct {
 // not load it. A returned error is an evaluation that failed to run, recorded as a failed ERROR
 // check.
 func Check(asset, name string, fn any, opts ...CheckOption) {
-	defaultRegistry.addCheck(asset, name, fn, opts)
+	defaultRegistry.queueCheck(asset, name, fn, opts)
 }
 
 // CheckOption configures a check registered with Check.
@@ -119,6 +119,7 @@ func (d *dispatcher) stepCheck(r *registry, inv *invocationJSON, ctx *Context) e
 		}
 	}
 	var c *checkDef
+	r.resolve()
 	r.mu.Lock()
 	var names []string
 	for _, x := range r.checks {

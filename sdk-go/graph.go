@@ -23,7 +23,7 @@ import (
 // The host checks the wiring when it loads the workspace; problems this module can see alone
 // (names, unknown nodes) are reported by wasmorch_manifest, like every registration problem.
 func Graph(name string, parts ...GraphPart) {
-	defaultRegistry.addGraph(name, parts)
+	defaultRegistry.enqueue(queued{add: func(r *registry) { r.addGraph(name, parts) }})
 }
 
 // GraphPart is a node, input, output or description of a Graph.
@@ -93,7 +93,7 @@ func GraphDescription(text string) GraphPart {
 // Job declares a job of this module: either a graph to run (JobGraph) or an asset selection
 // (JobSelection), with default run config and tags.
 func Job(name string, opts ...JobOption) {
-	defaultRegistry.addJob(name, opts)
+	defaultRegistry.enqueue(queued{add: func(r *registry) { r.addJob(name, opts) }})
 }
 
 // JobOption configures a Job.

@@ -31,7 +31,7 @@ import (
 //
 // Like Asset, Op never panics; problems are reported by wasmorch_manifest.
 func Op(name string, fn any, opts ...OpOption) {
-	defaultRegistry.addOp(name, fn, opts)
+	defaultRegistry.queueOp(name, fn, opts)
 }
 
 // OpOption configures an op registered with Op.
@@ -293,6 +293,7 @@ func namesOrNone(names []string) string {
 }
 
 func (r *registry) lookupOp(name string) (*opDef, error) {
+	r.resolve()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if o, ok := r.opsByName[name]; ok {

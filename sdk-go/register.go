@@ -26,7 +26,7 @@ import (
 // host's log function and returns 1, so the host refuses the module at load time. Manifest returns
 // the same problems, so a native test can catch them first.
 func Asset(key string, fn any, opts ...AssetOption) {
-	defaultRegistry.addAsset(key, fn, opts)
+	defaultRegistry.queueAsset(key, fn, opts)
 }
 
 // AssetOption configures an asset registered with Asset.
@@ -225,6 +225,8 @@ type registry struct {
 	jobs      []*jobJSON
 	seen      map[string]bool // every key passed to Asset, valid or not, to report duplicates
 	errs      []error
+	queue     []queued // registrations not made yet; see queued
+	resolved  bool     // the queue was replayed; later registrations are made at once
 }
 
 var defaultRegistry = newRegistry()
@@ -275,7 +277,61 @@ func validKey(k string) bool {
 	}
 }
 
-func (r *registry) addAsset(key string, fn any, opts []AssetOption) {
+// Deferred registration. A Go guest's init runs again in every step's fresh instance, and in a
+// module of 1,000 assets checking every registration was most of a step (graph1000 in
+// docs/BENCHMARKS.md). So Asset, Op, Check, Graph and Job only queue their arguments. The queue
+// is replayed in call order the first time anything reads the registry (resolve), which gives
+// exactly the definitions, problems and problem order that registering at once gives. A step
+// that runs an asset needs that asset alone: lookup builds and checks just the queued entry with
+// its key. The manifest, and op and check steps, resolve everything.
+type queued struct {
+	asset *queuedAsset // set for Asset, for lookup
+	add   func(r *registry)
+}
+
+type queuedAsset struct {
+	key  string
+	fn   any
+	opts []AssetOption
+}
+
+// enqueue queues a registration, or makes it at once if the registry was already read.
+func (r *registry) enqueue(q queued) {
+	r.mu.Lock()
+	if !r.resolved {
+		r.queue = append(r.queue, q)
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
+	q.add(r)
+}
+
+func (r *registry) queueAsset(key string, fn any, opts []AssetOption) {
+	r.enqueue(queued{asset: &queuedAsset{key, fn, opts}, add: func(r *registry) { r.addAsset(key, fn, opts) }})
+}
+
+func (r *registry) queueOp(name string, fn any, opts []OpOption) {
+	r.enqueue(queued{add: func(r *registry) { r.addOp(name, fn, opts) }})
+}
+
+func (r *registry) queueCheck(asset, name string, fn any, opts []CheckOption) {
+	r.enqueue(queued{add: func(r *registry) { r.addCheck(asset, name, fn, opts) }})
+}
+
+// resolve makes the queued registrations, in order. The caller must not hold r.mu.
+func (r *registry) resolve() {
+	r.mu.Lock()
+	q := r.queue
+	r.queue, r.resolved = nil, true
+	r.mu.Unlock()
+	for _, e := range q {
+		e.add(r)
+	}
+}
+
+// newAssetDef applies the options and checks the definition; problems are in a.problems.
+func newAssetDef(key string, fn any, opts []AssetOption) *assetDef {
 	a := &assetDef{key: key}
 	for _, opt := range opts {
 		if opt != nil {
@@ -283,6 +339,11 @@ func (r *registry) addAsset(key string, fn any, opts []AssetOption) {
 		}
 	}
 	a.check(fn)
+	return a
+}
+
+func (r *registry) addAsset(key string, fn any, opts []AssetOption) {
+	a := newAssetDef(key, fn, opts)
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -405,6 +466,27 @@ func (a *assetDef) inputNames() string {
 
 func (r *registry) lookup(key string) (*assetDef, error) {
 	r.mu.Lock()
+	if a, ok := r.byKey[key]; ok {
+		r.mu.Unlock()
+		return a, nil
+	}
+	if !r.resolved {
+		// The step's asset alone, without registering the others (see queued). A module with a
+		// duplicate key or another problem fails its manifest, so the host never runs it.
+		for _, q := range r.queue {
+			if q.asset != nil && q.asset.key == key {
+				r.mu.Unlock()
+				a := newAssetDef(key, q.asset.fn, q.asset.opts)
+				if len(a.problems) > 0 {
+					return nil, &registrationError{asset: key, problem: strings.Join(a.problems, "; ")}
+				}
+				return a, nil
+			}
+		}
+	}
+	r.mu.Unlock()
+	r.resolve()
+	r.mu.Lock()
 	defer r.mu.Unlock()
 	if a, ok := r.byKey[key]; ok {
 		return a, nil
@@ -418,6 +500,7 @@ func (r *registry) lookup(key string) (*assetDef, error) {
 
 // problems returns the registration errors, in registration order.
 func (r *registry) problems() []error {
+	r.resolve()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]error(nil), r.errs...)
