@@ -18,8 +18,14 @@ import (
 // loadSDKModules loads every SDK's conformance module that exists, for the per-language
 // benchmarks.
 func loadSDKModules(b *testing.B, memoryLimit uint64) map[string]*Module {
+	return loadSDKModulesWith(b, Config{MemoryLimitBytes: memoryLimit})
+}
+
+// loadSDKModulesWith is loadSDKModules with a runtime configured as cfg (and the test cache).
+func loadSDKModulesWith(b *testing.B, cfg Config) map[string]*Module {
 	ctx := context.Background()
-	rt, err := New(ctx, Config{CacheDir: guesttest.CacheDir(b), MemoryLimitBytes: memoryLimit})
+	cfg.CacheDir = guesttest.CacheDir(b)
+	rt, err := New(ctx, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,22 +49,32 @@ func loadSDKModules(b *testing.B, memoryLimit uint64) map[string]*Module {
 // bytes) in a fresh instance per step, for each SDK: the per-step overhead of each language.
 //
 //	go test -run '^$' -bench StepOverhead -benchtime 2s -count 5 ./host/internal/runtime/
+//
+// The "-go-heap" cases run the same steps with guest memory in the Go heap and data segments
+// copied into each instance (Config.goHeapMemory), as before issue 6's profile-guided pass: the
+// before and after of that change, measured in the same run.
 func BenchmarkStepOverhead(b *testing.B) {
 	mods := loadSDKModules(b, 0)
+	heapMods := loadSDKModulesWith(b, Config{goHeapMemory: true})
 	for _, sdk := range sdks {
-		m := mods[sdk.name]
-		if m == nil {
-			continue
-		}
-		b.Run(sdk.name, func(b *testing.B) {
-			step := partitionStep()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if _, err := m.Run(context.Background(), step); err != nil {
-					b.Fatal(err)
-				}
+		for _, c := range []struct {
+			suffix string
+			m      *Module
+		}{{"", mods[sdk.name]}, {"-go-heap", heapMods[sdk.name]}} {
+			if c.m == nil {
+				continue
 			}
-		})
+			m := c.m
+			b.Run(sdk.name+c.suffix, func(b *testing.B) {
+				step := partitionStep()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if _, err := m.Run(context.Background(), step); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
 

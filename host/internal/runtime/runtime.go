@@ -72,6 +72,12 @@ type Config struct {
 	StepTimeout      time.Duration
 	MaxOutputBytes   int64
 	MaxModuleBytes   int64
+
+	// goHeapMemory, for benchmarks only, turns off mapped memory and data images (linearmem.go,
+	// dataimage.go): guest memory is a Go slice grown by copying and data segments are copied
+	// into each instance, as before issue 6's profile-guided pass, so that a benchmark can
+	// measure both in the same run.
+	goHeapMemory bool
 }
 
 func (c Config) withDefaults() Config {
@@ -250,7 +256,7 @@ func (r *Runtime) compile(ctx context.Context, wasm []byte) (wazero.CompiledModu
 	// Then take a large data section out altogether: instances start from its image, mapped
 	// rather than copied (dataimage.go).
 	var img *dataImage
-	if stripped, image, ok, err := wasmopt.ExtractDataImage(wasm); err == nil && ok && len(image) >= minImageBytes {
+	if stripped, image, ok, err := wasmopt.ExtractDataImage(wasm); err == nil && ok && len(image) >= minImageBytes && !r.cfg.goHeapMemory {
 		wasm, img = stripped, newDataImage(image)
 		r.mu.Lock()
 		r.images = append(r.images, img)
@@ -464,7 +470,7 @@ func (r *Runtime) instantiate(ctx context.Context, c wazero.CompiledModule, img 
 		WithRandSource(rand.Reader)
 	ictx := ctx
 	alloc, lastMem, ok := memoryAllocator(img)
-	if ok {
+	if ok && !r.cfg.goHeapMemory {
 		ictx = experimental.WithMemoryAllocator(ctx, alloc)
 	}
 	mod, err := r.rt.InstantiateModule(ictx, c, cfg)
