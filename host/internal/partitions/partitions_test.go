@@ -50,7 +50,8 @@ func TestParseErrors(t *testing.T) {
 		{`{"type":"time","schedule":"daily","start":"2026-01-01","format":"2006/01/02"}`, []string{"partitions.format", "not valid", `'/'`}},
 		{`{"type":"time","schedule":"daily","start":"2026-01-01","format":"2006-01"}`, []string{"partitions.format", "does not identify daily windows"}},
 		{`{"type":"time","schedule":"daily","start":"2026-01-01","cron":"0 * * * *"}`, []string{"not both"}},
-		{`{"type":"time","cron":"0 */6 * * *","start":"2026-01-01T00:00","format":"2006-01-02T15:04"}`, []string{"partitions.cron", "cron-based time partitions are not supported yet"}},
+		{`{"type":"time","cron":"0 */6 * * * *","start":"2026-01-01T00:00"}`, []string{"partitions.cron", "seconds"}},
+		{`{"type":"time","cron":"0 25 * * *","start":"2026-01-01T00:00"}`, []string{"partitions.cron", "hour", "25"}},
 		{`{"type":"time","schedule":"daily","start":"2026-01-01","zone":"UTC"}`, []string{"partitions.zone", "unknown field"}},
 		{`{"type":"multi","dimensions":[{"name":"a","partitions":{"type":"static","keys":["x"]}}]}`, []string{"partitions.dimensions", "at least 2 dimensions, got 1"}},
 		{`{"type":"multi","dimensions":[{"name":"a","partitions":{"type":"static","keys":["x"]}},{"name":"a","partitions":{"type":"static","keys":["y"]}}]}`, []string{"partitions.dimensions[1].name", `duplicate dimension name "a"`}},
@@ -82,12 +83,41 @@ func TestParseNull(t *testing.T) {
 	}
 }
 
-func TestCronParsedIntoStruct(t *testing.T) {
-	// The cron expression is read before the error, so a later cron package only
-	// has to replace the error with a schedule.
-	_, err := Parse(json.RawMessage(`{"type":"time","cron":"0 */6 * * *","start":"2026-01-01T00:00","format":"2006-01-02T15:04"}`))
-	if err == nil || !strings.Contains(err.Error(), ErrCronUnsupported.Error()) {
-		t.Fatalf("err = %v", err)
+func TestCronPartitions(t *testing.T) {
+	d, err := Parse(json.RawMessage(`{"type":"time","cron":"0 */6 * * *","start":"2026-01-01T00:00","end":"2026-01-02T00:00"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := d.Keys(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(keys, " "), "2026-01-01T00:00 2026-01-01T06:00 2026-01-01T12:00 2026-01-01T18:00"; got != want {
+		t.Fatalf("keys %s, want %s", got, want)
+	}
+	start, end, err := d.Window("2026-01-01T06:00")
+	if err != nil || !start.Equal(time.Date(2026, 1, 1, 6, 0, 0, 0, time.UTC)) || !end.Equal(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)) {
+		t.Fatalf("window %v..%v, %v", start, end, err)
+	}
+	if err := d.Contains("2026-01-01T07:00", time.Now()); err == nil {
+		t.Error("a key that is not a fire time was accepted")
+	}
+	// Weekdays at 09:00 in New York, across the spring change: one window per weekday, and the
+	// window from Friday runs to Monday.
+	d, err = Parse(json.RawMessage(`{"type":"time","cron":"0 9 * * MON-FRI","start":"2026-03-06T09:00","end":"2026-03-11T09:00","timezone":"America/New_York"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err = d.Keys(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(keys, " "), "2026-03-06T09:00 2026-03-09T09:00 2026-03-10T09:00"; got != want {
+		t.Fatalf("keys %s, want %s", got, want)
+	}
+	start, end, err = d.Window("2026-03-06T09:00")
+	if err != nil || end.Sub(start) != 71*time.Hour { // Friday 09:00 EST to Monday 09:00 EDT
+		t.Fatalf("Friday's window %v..%v (%v), %v", start, end, end.Sub(start), err)
 	}
 }
 

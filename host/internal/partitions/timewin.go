@@ -2,9 +2,10 @@ package partitions
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/wasmorch/wasmorch/host/internal/cron"
 )
 
 // A TimeSpec holds the parameters of a time partitions definition, with
@@ -24,13 +25,9 @@ type TimeSpec struct {
 	collide  bool      // the format can give two windows the same key (repeated local hour)
 }
 
-// ErrCronUnsupported is returned by Parse for time definitions with a cron
-// expression until cron schedules are wired in.
-var ErrCronUnsupported = errors.New("cron-based time partitions are not supported yet")
-
 // A schedule yields the window boundaries of a time definition. Windows run
-// from one boundary to the next. The built-in calendar schedules implement it;
-// a cron schedule (host/internal/cron) will plug in here.
+// from one boundary to the next. The built-in calendar schedules implement it,
+// and so does a cron expression (cronSchedule): each fire time is a boundary.
 type schedule interface {
 	// next returns the first boundary strictly after t.
 	next(t time.Time) time.Time
@@ -52,6 +49,18 @@ func floor(s schedule, t time.Time) time.Time {
 
 // calendar is an hourly, daily, weekly (from Monday) or monthly schedule in a
 // time zone.
+// cronSchedule is a cron expression's fire times, evaluated in the definition's time zone. A wall
+// time that a daylight-saving change skips does not fire, and one it repeats fires once (see
+// package cron), so boundaries are distinct and a window may be longer than the expression's
+// period across a change.
+type cronSchedule struct {
+	s   *cron.Schedule
+	loc *time.Location
+}
+
+func (c cronSchedule) next(t time.Time) time.Time { return c.s.Next(t.In(c.loc)) }
+func (c cronSchedule) prev(t time.Time) time.Time { return c.s.Prev(t.In(c.loc)) }
+
 type calendar struct {
 	unit string
 	loc  *time.Location
@@ -187,9 +196,14 @@ func parseTime(path string, obj map[string]json.RawMessage) (*Definition, error)
 	}
 
 	if ts.Cron != "" {
-		return nil, errorf(path+".cron", "%v", ErrCronUnsupported)
+		cs, err := cron.Parse(ts.Cron)
+		if err != nil {
+			return nil, errorf(path+".cron", "%v", err)
+		}
+		ts.sched = cronSchedule{cs, loc}
+	} else {
+		ts.sched = calendar{unit: ts.Schedule, loc: loc}
 	}
-	ts.sched = calendar{unit: ts.Schedule, loc: loc}
 	if err := ts.init(); err != nil {
 		return nil, errorf(path, "%v", err)
 	}
