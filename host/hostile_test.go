@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/wasmorch/wasmorch/host"
+	"github.com/wasmorch/wasmorch/host/internal/leb128"
 	wruntime "github.com/wasmorch/wasmorch/host/internal/runtime"
 	"github.com/wasmorch/wasmorch/host/store"
 	"github.com/wasmorch/wasmorch/internal/guesttest"
@@ -326,28 +327,8 @@ func (g guest) assemble() []byte {
 		i32                                                                         = 0x7f
 		secCustom, secType, secImport, secFunc, secMem, secExport, secCode, secData = 0, 1, 2, 3, 5, 7, 10, 11
 	)
-	uleb := func(v uint64) []byte {
-		var b []byte
-		for {
-			c := byte(v & 0x7f)
-			v >>= 7
-			if v == 0 {
-				return append(b, c)
-			}
-			b = append(b, c|0x80)
-		}
-	}
-	sleb := func(v int64) []byte {
-		var b []byte
-		for {
-			c := byte(v & 0x7f)
-			v >>= 7
-			if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-				return append(b, c)
-			}
-			b = append(b, c|0x80)
-		}
-	}
+	uleb := func(v uint64) []byte { return leb128.AppendUint(nil, v) }
+	sleb := func(v int64) []byte { return leb128.AppendInt(nil, v) }
 	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	str := func(s string) []byte { return cat(uleb(uint64(len(s))), []byte(s)) }
 	vec := func(items [][]byte) []byte { return cat(uleb(uint64(len(items))), cat(items...)) }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/wasmorch/wasmorch/host/internal/leb128"
 )
 
 // A tiny assembler for hand-built test modules: each helper returns encoded
@@ -43,19 +44,9 @@ const (
 
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
-func uleb(v uint64) []byte { return appendULEB(nil, v) }
+func uleb(v uint64) []byte { return leb128.AppendUint(nil, v) }
 
-func sleb(v int64) []byte {
-	var b []byte
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
+func sleb(v int64) []byte { return leb128.AppendInt(nil, v) }
 
 func vec(items ...[]byte) []byte { return cat(uleb(uint64(len(items))), cat(items...)) }
 

@@ -517,27 +517,3 @@ func (r *reader) atomicImmediates() error {
 	return r.errorf(at, "unknown opcode 0xfe %#x", sub)
 }
 
-// appendULEB appends v in minimal unsigned LEB128, so that equal inputs
-// always give equal bytes.
-func appendULEB(b []byte, v uint64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v == 0 {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
-
-// appendSLEB appends v in minimal signed LEB128.
-func appendSLEB(b []byte, v int64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/wasmorch/wasmorch/host/internal/leb128"
 )
 
 // Names that tie Instrument's output to Instantiate and Interrupt. A module
@@ -211,19 +213,19 @@ func instrument(in []byte) ([]byte, error) {
 	var doneType, doneImport, doneGlobal, doneExport bool
 	emitNew := func(rank int) {
 		if !doneType && rank > sectionRank[secType] {
-			out = appendSection(out, secType, appendVoidType(appendULEB(nil, 1)))
+			out = appendSection(out, secType, appendVoidType(leb128.AppendUint(nil, 1)))
 			doneType = true
 		}
 		if !doneImport && rank > sectionRank[secImport] {
-			out = appendSection(out, secImport, appendYieldImport(appendULEB(nil, 1), m.voidType))
+			out = appendSection(out, secImport, appendYieldImport(leb128.AppendUint(nil, 1), m.voidType))
 			doneImport = true
 		}
 		if !doneGlobal && rank > sectionRank[secGlobal] {
-			out = appendSection(out, secGlobal, appendFuelGlobal(appendULEB(nil, 1)))
+			out = appendSection(out, secGlobal, appendFuelGlobal(leb128.AppendUint(nil, 1)))
 			doneGlobal = true
 		}
 		if !doneExport && rank > sectionRank[secExport] {
-			out = appendSection(out, secExport, appendFuelExport(appendULEB(nil, 1), fuel))
+			out = appendSection(out, secExport, appendFuelExport(leb128.AppendUint(nil, 1), fuel))
 			doneExport = true
 		}
 	}
@@ -291,13 +293,13 @@ func instrument(in []byte) ([]byte, error) {
 // call yield, so a value Interrupt stores, or a refill a racing guest store
 // undid, cannot make the guest skip yield for more than one quantum.
 func fuelCheck(fuel, yield uint32) []byte {
-	get := appendULEB([]byte{opGlobalGet}, uint64(fuel))
+	get := leb128.AppendUint([]byte{opGlobalGet}, uint64(fuel))
 	b := append([]byte{}, get...)
 	b = append(b, opI32Const, 1, opI32Sub, opGlobalSet)
-	b = appendULEB(b, uint64(fuel))
+	b = leb128.AppendUint(b, uint64(fuel))
 	b = append(b, get...)
 	b = append(b, opI32Const, 0, opI32LeS, opIf, 0x40, opCall)
-	b = appendULEB(b, uint64(yield))
+	b = leb128.AppendUint(b, uint64(yield))
 	return append(b, opEnd)
 }
 
@@ -541,7 +543,7 @@ func checkExports(in []byte, s section, numGlobals uint64) error {
 func recount(in []byte, s section) []byte {
 	r := reader{b: in, pos: s.body, end: s.end}
 	n, _ := r.u32()
-	out := appendULEB(make([]byte, 0, s.end-s.body+32), uint64(n)+1)
+	out := leb128.AppendUint(make([]byte, 0, s.end-s.body+32), uint64(n)+1)
 	return append(out, in[r.pos:s.end]...)
 }
 
@@ -550,26 +552,26 @@ func appendVoidType(b []byte) []byte { return append(b, 0x60, 0x00, 0x00) }
 
 // appendYieldImport appends (import HostModule YieldName (func (type t))).
 func appendYieldImport(b []byte, t uint32) []byte {
-	b = appendULEB(b, uint64(len(HostModule)))
+	b = leb128.AppendUint(b, uint64(len(HostModule)))
 	b = append(b, HostModule...)
-	b = appendULEB(b, uint64(len(YieldName)))
+	b = leb128.AppendUint(b, uint64(len(YieldName)))
 	b = append(b, YieldName...)
-	return appendULEB(append(b, externFunc), uint64(t))
+	return leb128.AppendUint(append(b, externFunc), uint64(t))
 }
 
 // appendFuelGlobal appends (global (mut i32) (i32.const Quantum)).
 func appendFuelGlobal(b []byte) []byte {
 	b = append(b, 0x7f, 0x01, opI32Const)
-	return append(appendSLEB(b, Quantum), opEnd)
+	return append(leb128.AppendInt(b, Quantum), opEnd)
 }
 
 func appendFuelExport(b []byte, fuel uint32) []byte {
-	b = appendULEB(b, uint64(len(FuelGlobal)))
+	b = leb128.AppendUint(b, uint64(len(FuelGlobal)))
 	b = append(b, FuelGlobal...)
-	return appendULEB(append(b, externGlobal), uint64(fuel))
+	return leb128.AppendUint(append(b, externGlobal), uint64(fuel))
 }
 
 func appendSection(out []byte, id byte, payload []byte) []byte {
-	out = appendULEB(append(out, id), uint64(len(payload)))
+	out = leb128.AppendUint(append(out, id), uint64(len(payload)))
 	return append(out, payload...)
 }

@@ -3,6 +3,8 @@ package interrupt
 import (
 	"fmt"
 	"math"
+
+	"github.com/wasmorch/wasmorch/host/internal/leb128"
 )
 
 // editor copies a section of the input to a new payload, re-encoding the
@@ -39,7 +41,7 @@ func (e *editor) funcIndex(start, end int, idx uint32) error {
 		return fmt.Errorf("offset %#x: function index %d out of range", start, idx)
 	}
 	e.copyTo(start)
-	e.out = appendULEB(e.out, uint64(idx)+1)
+	e.out = leb128.AppendUint(e.out, uint64(idx)+1)
 	e.last = end
 	return nil
 }
@@ -72,7 +74,7 @@ func (e *editor) vector(r *reader, extra uint64, what string, entry func(i uint3
 	if err != nil {
 		return err
 	}
-	e.out = appendULEB(e.out, uint64(n)+extra)
+	e.out = leb128.AppendUint(e.out, uint64(n)+extra)
 	e.last = r.pos
 	for i := range n {
 		if err := entry(i); err != nil {
@@ -222,7 +224,7 @@ func (e *editor) code(s section, check []byte, numGlobals uint32) ([]byte, error
 	if err != nil {
 		return nil, err
 	}
-	out := appendULEB(make([]byte, 0, s.end-s.body+(s.end-s.body)/4+16), uint64(n))
+	out := leb128.AppendUint(make([]byte, 0, s.end-s.body+(s.end-s.body)/4+16), uint64(n))
 	body := &editor{in: e.in, imported: e.imported}
 	for i := range n {
 		body.out = body.out[:0]
@@ -232,7 +234,7 @@ func (e *editor) code(s section, check []byte, numGlobals uint32) ([]byte, error
 		if uint64(len(body.out)) > math.MaxUint32 {
 			return nil, fmt.Errorf("function %d (code entry %d): instrumented body exceeds 4 GiB", uint64(e.imported)+uint64(i), i)
 		}
-		out = appendULEB(out, uint64(len(body.out)))
+		out = leb128.AppendUint(out, uint64(len(body.out)))
 		out = append(out, body.out...)
 	}
 	if r.pos != r.end {
@@ -333,7 +335,7 @@ func rewriteNames(in []byte, s section, imported uint32) []byte {
 			sub = append(sub[:0], in[sr.pos:sr.end]...)
 		}
 		payload = append(payload, id)
-		payload = appendULEB(payload, uint64(len(sub)))
+		payload = leb128.AppendUint(payload, uint64(len(sub)))
 		payload = append(payload, sub...)
 	}
 	return appendSection(nil, secCustom, payload)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/wasmorch/wasmorch/host/internal/leb128"
 	"github.com/wasmorch/wasmorch/internal/guesttest"
 )
 
@@ -42,7 +43,7 @@ func TestExtractDataImageOfGoGuest(t *testing.T) {
 
 func TestExtractDataImageCases(t *testing.T) {
 	dataCount := []byte{sectionDataCount, 1, 2}
-	passive := append([]byte{1}, append(appendU32(nil, 1), 'x')...)
+	passive := append([]byte{1}, append(leb128.AppendUint(nil, 1), 'x')...)
 	globalOffset := []byte{0, 0x23, 0, opEnd, 1, 'g'} // global.get 0
 	shared := []byte("\x00asm\x01\x00\x00\x00\x05\x04\x01\x03\x01\x01")
 	cases := []struct {
@@ -83,7 +84,7 @@ func TestExtractDataImageMalformed(t *testing.T) {
 	for name, wasm := range map[string][]byte{
 		"no header":          []byte("nope"),
 		"section past end":   append(module(1, nil), sectionData, 50, 1),
-		"segment past end":   module(1, append(appendU32(nil, 1), 0, opI32Const, 0, opEnd, 90, 'x')),
+		"segment past end":   module(1, append(leb128.AppendUint(nil, 1), 0, opI32Const, 0, opEnd, 90, 'x')),
 		"truncated memory":   []byte("\x00asm\x01\x00\x00\x00\x05\x02\x01\x00"),
 		"memory min too big": []byte("\x00asm\x01\x00\x00\x00\x05\x08\x01\x00\xff\xff\xff\xff\xff\x01"),
 	} {

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/wasmorch/wasmorch/host/internal/leb128"
 )
 
 // ErrMalformed is returned for bytes that are not a well-formed module where this package reads.
@@ -65,18 +67,18 @@ func MergeDataSegments(wasm []byte) ([]byte, error) {
 		return wasm, nil
 	}
 	var body []byte
-	body = appendU32(body, uint32(len(merged)))
+	body = leb128.AppendUint(body, uint64(len(merged)))
 	for _, s := range merged {
 		body = append(body, 0x00, opI32Const)
-		body = appendS32(body, int32(s.offset))
+		body = leb128.AppendInt(body, int64(int32(s.offset)))
 		body = append(body, opEnd)
-		body = appendU32(body, uint32(len(s.data)))
+		body = leb128.AppendUint(body, uint64(len(s.data)))
 		body = append(body, s.data...)
 	}
 	out := make([]byte, 0, len(wasm)-(dataEnd-dataStart)+len(body)+6)
 	out = append(out, wasm[:dataStart]...)
 	out = append(out, sectionData)
-	out = appendU32(out, uint32(len(body)))
+	out = leb128.AppendUint(out, uint64(len(body)))
 	out = append(out, body...)
 	out = append(out, wasm[dataEnd:]...)
 	return out, nil
@@ -253,28 +255,4 @@ func readS32(b []byte, pos int) (int32, int, error) {
 		}
 	}
 	return 0, 0, fmt.Errorf("%w: integer at offset %d is longer than 5 bytes", ErrMalformed, pos)
-}
-
-func appendU32(b []byte, v uint32) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v != 0 {
-			b = append(b, c|0x80)
-			continue
-		}
-		return append(b, c)
-	}
-}
-
-func appendS32(b []byte, v int32) []byte {
-	x := int64(v)
-	for {
-		c := byte(x & 0x7f)
-		x >>= 7
-		if (x == 0 && c&0x40 == 0) || (x == -1 && c&0x40 != 0) {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/wasmorch/wasmorch/abi"
+	"github.com/wasmorch/wasmorch/host/internal/leb128"
 	"github.com/wasmorch/wasmorch/internal/guesttest"
 )
 
@@ -25,7 +26,7 @@ func module(pages byte, dataBody []byte, extra ...[]byte) []byte {
 	}
 	if dataBody != nil {
 		m = append(m, sectionData)
-		m = appendU32(m, uint32(len(dataBody)))
+		m = leb128.AppendUint(m, uint64(len(dataBody)))
 		m = append(m, dataBody...)
 	}
 	return m
@@ -33,14 +34,14 @@ func module(pages byte, dataBody []byte, extra ...[]byte) []byte {
 
 func active(offset int32, data string) []byte {
 	b := []byte{0, opI32Const}
-	b = appendS32(b, offset)
+	b = leb128.AppendInt(b, int64(offset))
 	b = append(b, opEnd)
-	b = appendU32(b, uint32(len(data)))
+	b = leb128.AppendUint(b, uint64(len(data)))
 	return append(b, data...)
 }
 
 func segments(segs ...[]byte) []byte {
-	b := appendU32(nil, uint32(len(segs)))
+	b := leb128.AppendUint(nil, uint64(len(segs)))
 	for _, s := range segs {
 		b = append(b, s...)
 	}
@@ -130,7 +131,7 @@ func countSegments(t *testing.T, wasm []byte) (int, int, int) {
 
 func TestMergeCases(t *testing.T) {
 	dataCount := []byte{sectionDataCount, 1, 2}
-	passive := append([]byte{1}, append(appendU32(nil, 1), 'x')...)
+	passive := append([]byte{1}, append(leb128.AppendUint(nil, 1), 'x')...)
 	globalOffset := []byte{0, 0x23, 0, opEnd, 1, 'g'} // global.get 0
 	cases := []struct {
 		name      string
@@ -172,7 +173,7 @@ func TestMergeMalformed(t *testing.T) {
 	for name, wasm := range map[string][]byte{
 		"no header":         []byte("nope"),
 		"section past end":  append(module(1, nil), sectionData, 50, 1),
-		"segment past end":  module(1, append(appendU32(nil, 1), 0, opI32Const, 0, opEnd, 90, 'x')),
+		"segment past end":  module(1, append(leb128.AppendUint(nil, 1), 0, opI32Const, 0, opEnd, 90, 'x')),
 		"count too large":   module(1, []byte{0xff, 0xff, 0x03}),
 		"stray bytes":       module(1, append(segments(active(0, "a")), 7)),
 		"truncated integer": module(1, []byte{0x80}),
