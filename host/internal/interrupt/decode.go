@@ -516,4 +516,3 @@ func (r *reader) atomicImmediates() error {
 	}
 	return r.errorf(at, "unknown opcode 0xfe %#x", sub)
 }
-

@@ -1,13 +1,15 @@
 package runtime
 
 import (
+	"io"
 	"os"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// imageFile is a memfd holding a data image, rounded up to whole pages; fd 0 means none.
+// imageFile is a memfd holding a data image, rounded up to whole pages; size 0 means none (the
+// zero value: fd 0 is a valid descriptor when the process started without standard input).
 type imageFile struct {
 	fd   int
 	size int
@@ -22,33 +24,28 @@ func openImageFile(data []byte) imageFile {
 		return imageFile{}
 	}
 	size := roundUp(len(data), os.Getpagesize())
-	f := os.NewFile(uintptr(fd), "wasmorch-data-image")
-	ok := f.Truncate(int64(size)) == nil
-	if ok {
-		_, err := f.WriteAt(data, 0)
-		ok = err == nil
+	err = unix.Ftruncate(fd, int64(size))
+	for off := 0; err == nil && off < len(data); {
+		var n int
+		n, err = unix.Pwrite(fd, data[off:], int64(off))
+		if n == 0 && err == nil {
+			err = io.ErrShortWrite
+		}
+		off += n
 	}
-	// Sealed, the image cannot change under the instances that map it.
-	if ok {
-		_, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE|unix.F_SEAL_SEAL)
-		ok = err == nil
+	if err == nil {
+		// Sealed, the image cannot change under the instances that map it.
+		_, err = unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE|unix.F_SEAL_SEAL)
 	}
-	if !ok {
-		f.Close()
-		return imageFile{}
-	}
-	// Keep the descriptor, not the *os.File, whose finalizer would close it.
-	dup, err := unix.Dup(int(f.Fd()))
-	f.Close()
 	if err != nil {
+		unix.Close(fd)
 		return imageFile{}
 	}
-	unix.CloseOnExec(dup)
-	return imageFile{fd: dup, size: size}
+	return imageFile{fd: fd, size: size}
 }
 
 func (f imageFile) close() {
-	if f.fd > 0 {
+	if f.size > 0 {
 		unix.Close(f.fd)
 	}
 }
@@ -56,7 +53,7 @@ func (f imageFile) close() {
 // mapInto maps the image copy-on-write over the start of b (a page-aligned reservation at least
 // f.size long), readable and writable, and returns how many bytes it covers.
 func (f imageFile) mapInto(b []byte) (int, bool) {
-	if f.fd <= 0 || len(b) < f.size {
+	if f.size == 0 || len(b) < f.size {
 		return 0, false
 	}
 	_, err := unix.MmapPtr(f.fd, 0, unsafe.Pointer(&b[0]), uintptr(f.size),

@@ -127,7 +127,7 @@ func TestDataImageIsCopyOnWrite(t *testing.T) {
 	}
 	img := newDataImage(bytes.Clone(data))
 	defer img.close()
-	if goruntime.GOOS == "linux" && img.file.fd <= 0 {
+	if goruntime.GOOS == "linux" && img.file.size == 0 {
 		t.Fatal("no memfd for the image on Linux")
 	}
 	alloc, _, _ := memoryAllocator(img)
