@@ -126,12 +126,11 @@ func (r *renderer) funcs() template.FuncMap {
 		},
 		// jratio FILE_A FILTER_A FILE_B FILTER_B: median reps of A over B.
 		"jratio": func(fa, a, fb, b string) string {
-			sa, ok1 := r.jsummary(fa, a)
-			sb, ok2 := r.jsummary(fb, b)
-			if !ok1 || !ok2 || sb.median == 0 {
+			q, ok := r.jratio(fa, a, fb, b)
+			if !ok {
 				return notMeasured
 			}
-			return sig(sa.median/sb.median) + "×"
+			return sig(q) + "×"
 		},
 		// jfield FILE FILTER FIELD: a field of the matching JSON line, as text.
 		"jfield": func(file, filter, field string) string {
@@ -162,12 +161,11 @@ func (r *renderer) funcs() template.FuncMap {
 			return q
 		},
 		"jratiov": func(fa, a, fb, b string) float64 {
-			sa, ok1 := r.jsummary(fa, a)
-			sb, ok2 := r.jsummary(fb, b)
-			if !ok1 || !ok2 || sb.median == 0 {
+			q, ok := r.jratio(fa, a, fb, b)
+			if !ok {
 				return math.NaN()
 			}
-			return sa.median / sb.median
+			return q
 		},
 		// verdict VALUE OP TARGET: "met" or "missed" for VALUE OP TARGET, OP one of < <= > >=.
 		"verdict": func(v float64, op string, target float64) (string, error) {
@@ -243,6 +241,16 @@ func (r *renderer) summary(file, name, unit string) (summary, bool) {
 		return summary{}, false
 	}
 	return summarize(vs), true
+}
+
+// jratio is the median of JSON line A's repetitions over B's.
+func (r *renderer) jratio(fa, a, fb, b string) (float64, bool) {
+	sa, ok1 := r.jsummary(fa, a)
+	sb, ok2 := r.jsummary(fb, b)
+	if !ok1 || !ok2 || sb.median == 0 {
+		return 0, false
+	}
+	return sa.median / sb.median, true
 }
 
 func (r *renderer) ratio(fa, a, fb, b string, unit ...string) (float64, bool) {

@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,6 +71,9 @@ func defaultCacheDir() string {
 func run(ctx context.Context, o options) error {
 	if o.reps < 1 {
 		return fmt.Errorf("-reps is %d, want at least 1", o.reps)
+	}
+	if err := checkSelection(pipelines(o.rows), o.only, o.guests); err != nil {
+		return err
 	}
 	root, err := repoRoot()
 	if err != nil {
@@ -238,6 +242,33 @@ func guestPath(ctx context.Context, root, rel string) (string, error) {
 		return "", errors.New("make " + target + " did not build it")
 	}
 	return p, nil
+}
+
+// checkSelection refuses an -only item that names no pipeline and a -guests item that no
+// pipeline has a module for, so that a typo is not a run that measures nothing.
+func checkSelection(ps []pipeline, only string, guests []string) error {
+	var names []string
+	langs := map[string]bool{}
+	for _, p := range ps {
+		names = append(names, p.name)
+		for g := range p.modules {
+			langs[g] = true
+		}
+	}
+	if only != "" {
+		for _, o := range strings.Split(only, ",") {
+			if !slices.ContainsFunc(names, func(n string) bool { return o != "" && strings.Contains(n, o) }) {
+				return fmt.Errorf("-only %q: %q matches no pipeline (have %s)", only, o, strings.Join(names, ", "))
+			}
+		}
+	}
+	for _, g := range guests {
+		if !langs[g] {
+			have := slices.Sorted(maps.Keys(langs))
+			return fmt.Errorf("-guests: no pipeline has a %q guest (have %s)", g, strings.Join(have, ", "))
+		}
+	}
+	return nil
 }
 
 // chosen reports whether -only selects the pipeline: empty selects all, else a comma-separated

@@ -99,3 +99,17 @@ func TestStorageOnlyBaseline(t *testing.T) {
 		t.Errorf("%d entries left in the work directory", len(left))
 	}
 }
+
+// TestSelectionTyposAreErrors: an -only or -guests item that selects nothing is refused by name.
+func TestSelectionTyposAreErrors(t *testing.T) {
+	ps := pipelines(1000)
+	if err := checkSelection(ps, "fib_chain,orders", []string{"go", "rust"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkSelection(ps, "fib_chain,orderz", []string{"go"}); err == nil || !strings.Contains(err.Error(), `"orderz" matches no pipeline`) {
+		t.Errorf("-only typo: %v", err)
+	}
+	if err := checkSelection(ps, "", []string{"go", "pyhton"}); err == nil || !strings.Contains(err.Error(), `no pipeline has a "pyhton" guest`) {
+		t.Errorf("-guests typo: %v", err)
+	}
+}
