@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/wasmorch/wasmorch/host/internal/partitions"
 )
 
 // checkRetry validates a retry policy's ranges and names.
@@ -31,39 +33,11 @@ func checkRetry(p *problems, path string, r *RetryPolicy) {
 	}
 }
 
-// checkMapping validates a partition mapping's shape (ABI.md 7.7); whether it fits the two
-// partitions definitions is the engine's check, which knows both.
+// checkMapping validates a partition mapping (ABI.md 7.7) with the partitions package; whether
+// it fits the two partitions definitions is the engine's check, which knows both.
 func checkMapping(p *problems, path string, raw json.RawMessage) {
-	t := bytes.TrimSpace(raw)
-	if len(t) == 0 || string(t) == "null" {
-		return
-	}
-	var m struct {
-		Type        string                     `json:"type"`
-		Map         map[string]string          `json:"map"`
-		Dimensions  map[string]json.RawMessage `json:"dimensions"`
-		StartOffset *int                       `json:"start_offset"`
-		EndOffset   *int                       `json:"end_offset"`
-	}
-	if err := json.Unmarshal(t, &m); err != nil {
-		p.add(path, "must be a partition mapping object: %v", err)
-		return
-	}
-	switch m.Type {
-	case "identity", "all", "time_window":
-	case "static":
-		if len(m.Map) == 0 {
-			p.add(path+".map", "a static mapping needs a non-empty map of downstream to upstream keys")
-		}
-	case "multi":
-		if len(m.Dimensions) == 0 {
-			p.add(path+".dimensions", "a multi mapping needs a mapping per dimension")
-		}
-		for dim, sub := range m.Dimensions {
-			checkMapping(p, path+".dimensions."+dim, sub)
-		}
-	default:
-		p.add(path+".type", "unknown partition mapping %q (want identity, time_window, all, static or multi)", m.Type)
+	if _, err := partitions.ParseMappingAt(path, raw); err != nil {
+		p.add("", "%v", err)
 	}
 }
 

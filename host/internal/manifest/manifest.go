@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wasmorch/wasmorch/abi"
+	"github.com/wasmorch/wasmorch/host/internal/partitions"
 )
 
 // ErrInvalid is wrapped by every error Parse returns.
@@ -475,22 +476,11 @@ func checkObject(p *problems, path string, raw json.RawMessage, what string) {
 	}
 }
 
+// checkPartitions validates a partitions definition (ABI.md 7.6) with the partitions package, so
+// a bad schedule, key, time zone or cron expression fails the load, naming its path.
 func checkPartitions(p *problems, path string, raw json.RawMessage) {
-	t := bytes.TrimSpace(raw)
-	if len(t) == 0 || string(t) == "null" {
-		return
-	}
-	var def struct {
-		Type string `json:"type"`
-	}
-	if err := json.Unmarshal(t, &def); err != nil {
-		p.add(path, "must be a partitions definition object")
-		return
-	}
-	switch def.Type {
-	case "static", "time", "dynamic", "multi":
-	default:
-		p.add(path+".type", "unknown partitions type %q (want static, time, dynamic or multi)", def.Type)
+	if _, err := partitions.ParseAt(path, raw); err != nil {
+		p.add("", "%v", err)
 	}
 }
 

@@ -1,7 +1,6 @@
 package partitions
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -57,20 +56,16 @@ func ParseMapping(raw json.RawMessage) (*Mapping, error) {
 // ParseMappingAt is ParseMapping with the JSON path of raw given, used to
 // prefix error messages.
 func ParseMappingAt(path string, raw json.RawMessage) (*Mapping, error) {
-	t := bytes.TrimSpace(raw)
-	if len(t) == 0 || string(t) == "null" {
+	t, ok := present(raw)
+	if !ok {
 		return nil, nil
 	}
 	return parseMapping(path, t, false)
 }
 
 func parseMapping(path string, raw json.RawMessage, inMulti bool) (*Mapping, error) {
-	obj, err := object(path, raw)
+	obj, typ, err := typedObject(path, raw)
 	if err != nil {
-		return nil, err
-	}
-	var typ string
-	if err := field(path, obj, "type", &typ, "a string"); err != nil {
 		return nil, err
 	}
 	m := &Mapping{Type: MappingType(typ)}
@@ -97,7 +92,7 @@ func parseMapping(path string, raw json.RawMessage, inMulti bool) (*Mapping, err
 			return nil, err
 		}
 		if len(raws) == 0 {
-			return nil, errorf(path+".map", "a static mapping needs at least one entry")
+			return nil, errorf(path+".map", "a static mapping needs a non-empty map of downstream to upstream keys")
 		}
 		m.Map = make(map[string][]string, len(raws))
 		for _, k := range sortedKeys(raws) {
@@ -149,7 +144,7 @@ func parseMapping(path string, raw json.RawMessage, inMulti bool) (*Mapping, err
 			return nil, errorf(path, "missing type (want identity, time_window, all, static or multi)")
 		}
 	}
-	return nil, errorf(path+".type", "unknown partition mapping type %q (want identity, time_window, all, static or multi)", typ)
+	return nil, errorf(path+".type", "unknown partition mapping %q (want identity, time_window, all, static or multi)", typ)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

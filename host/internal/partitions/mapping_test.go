@@ -21,15 +21,15 @@ func TestParseMappingErrors(t *testing.T) {
 	tests := []struct{ json, want string }{
 		{`"identity"`, "partition_mapping: must be a JSON object"},
 		{`{}`, "partition_mapping: missing type"},
-		{`{"type":"window"}`, `partition_mapping.type: unknown partition mapping type "window"`},
+		{`{"type":"window"}`, `partition_mapping.type: unknown partition mapping "window"`},
 		{`{"type":"identity","x":1}`, "partition_mapping.x: unknown field"},
 		{`{"type":"time_window","start_offset":"-1"}`, "partition_mapping.start_offset: must be an integer"},
 		{`{"type":"time_window","offset":1}`, "partition_mapping.offset: unknown field"},
-		{`{"type":"static"}`, "partition_mapping.map: a static mapping needs at least one entry"},
+		{`{"type":"static"}`, "partition_mapping.map: a static mapping needs a non-empty map of downstream to upstream keys"},
 		{`{"type":"static","map":{"eu":3}}`, `partition_mapping.map["eu"]: must be an upstream key`},
 		{`{"type":"static","map":{"eu":"a/b"}}`, `partition_mapping.map["eu"]: partition key "a/b" contains '/'`},
 		{`{"type":"static","map":{"e|u":"x"}}`, `partition_mapping.map["e|u"]`},
-		{`{"type":"multi","dimensions":{"date":{"type":"daily"}}}`, `partition_mapping.dimensions.date.type: unknown partition mapping type "daily"`},
+		{`{"type":"multi","dimensions":{"date":{"type":"daily"}}}`, `partition_mapping.dimensions.date.type: unknown partition mapping "daily"`},
 		{`{"type":"multi","dimensions":{"date":{"type":"multi","dimensions":{}}}}`, "partition_mapping.dimensions.date.type: multi mappings cannot be nested"},
 	}
 	for _, tt := range tests {

@@ -151,20 +151,35 @@ func Parse(raw json.RawMessage) (*Definition, error) { return ParseAt("partition
 // ParseAt is Parse with the JSON path of raw given, for example
 // "assets[2].partitions", used to prefix error messages.
 func ParseAt(path string, raw json.RawMessage) (*Definition, error) {
-	t := bytes.TrimSpace(raw)
-	if len(t) == 0 || string(t) == "null" {
+	t, ok := present(raw)
+	if !ok {
 		return nil, nil
 	}
 	return parse(path, t, false)
 }
 
-func parse(path string, raw json.RawMessage, inMulti bool) (*Definition, error) {
+// present is raw without surrounding space, and false when that is empty or null (absent).
+func present(raw json.RawMessage) (json.RawMessage, bool) {
+	t := bytes.TrimSpace(raw)
+	return t, len(t) > 0 && string(t) != "null"
+}
+
+// typedObject decodes raw as an object and reads its "type" string.
+func typedObject(path string, raw json.RawMessage) (map[string]json.RawMessage, string, error) {
 	obj, err := object(path, raw)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var typ string
 	if err := field(path, obj, "type", &typ, "a string"); err != nil {
+		return nil, "", err
+	}
+	return obj, typ, nil
+}
+
+func parse(path string, raw json.RawMessage, inMulti bool) (*Definition, error) {
+	obj, typ, err := typedObject(path, raw)
+	if err != nil {
 		return nil, err
 	}
 	switch Kind(typ) {
@@ -253,17 +268,27 @@ func parseDynamic(path string, obj map[string]json.RawMessage) (*Definition, err
 	if err := allow(path, obj, "dynamic partitions", "type", "name"); err != nil {
 		return nil, err
 	}
-	var name string
-	if err := field(path, obj, "name", &name, "a string"); err != nil {
+	name, err := requiredName(path, obj, "dynamic partitions need a name", "dynamic partitions name")
+	if err != nil {
 		return nil, err
 	}
+	return &Definition{kind: Dynamic, name: name, canon: fmt.Sprintf("dynamic(%q)", name)}, nil
+}
+
+// requiredName reads the "name" field, which must be given (else the error says missing) and
+// match nameRE (else the error calls it an invalid noun).
+func requiredName(path string, obj map[string]json.RawMessage, missing, noun string) (string, error) {
+	var name string
+	if err := field(path, obj, "name", &name, "a string"); err != nil {
+		return "", err
+	}
 	if name == "" {
-		return nil, errorf(path+".name", "dynamic partitions need a name")
+		return "", errorf(path+".name", "%s", missing)
 	}
 	if !nameRE.MatchString(name) {
-		return nil, errorf(path+".name", "%q is not a valid dynamic partitions name (want %s)", name, nameRE)
+		return "", errorf(path+".name", "%q is not a valid %s (want %s)", name, noun, nameRE)
 	}
-	return &Definition{kind: Dynamic, name: name, canon: fmt.Sprintf("dynamic(%q)", name)}, nil
+	return name, nil
 }
 
 func parseMulti(path string, obj map[string]json.RawMessage) (*Definition, error) {
@@ -290,15 +315,9 @@ func parseMulti(path string, obj map[string]json.RawMessage) (*Definition, error
 		if err := allow(p, dobj, "a dimension", "name", "partitions"); err != nil {
 			return nil, err
 		}
-		var name string
-		if err := field(p, dobj, "name", &name, "a string"); err != nil {
+		name, err := requiredName(p, dobj, "a dimension needs a name", "dimension name")
+		if err != nil {
 			return nil, err
-		}
-		if name == "" {
-			return nil, errorf(p+".name", "a dimension needs a name")
-		}
-		if !nameRE.MatchString(name) {
-			return nil, errorf(p+".name", "%q is not a valid dimension name (want %s)", name, nameRE)
 		}
 		if j, dup := seen[name]; dup {
 			return nil, errorf(p+".name", "duplicate dimension name %q (also dimensions[%d])", name, j)
