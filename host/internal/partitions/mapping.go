@@ -360,3 +360,71 @@ func multiPlan(m *Mapping, down, up *Definition) ([]dimPlan, error) {
 	}
 	return plan, nil
 }
+
+// CheckMapping reports whether the mapping m (nil: the default) can map the
+// downstream definition's partitions to the upstream definition's, without
+// listing keys: identity needs equal definitions, time_window time definitions
+// on both sides, static a static or dynamic downstream whose listed keys (for
+// a static upstream, also their targets) exist, and multi multi-dimensional
+// definitions whose dimensions it maps. A nil definition is an unpartitioned
+// asset, which only all applies to. Loading a workspace calls it for every
+// input, so that a mapping between incompatible definitions fails there, not
+// in the step that first uses it.
+func CheckMapping(m *Mapping, down, up *Definition) error {
+	if m == nil {
+		_, err := DefaultMapping(down, up)
+		return err
+	}
+	switch {
+	case up == nil && m.Type != All:
+		return fmt.Errorf("%s partition mapping: the upstream asset is not partitioned (only all applies)", m.Type)
+	case down == nil && m.Type != All:
+		return fmt.Errorf("%s partition mapping: the downstream asset is not partitioned (only all applies)", m.Type)
+	}
+	switch m.Type {
+	case All:
+		return nil
+	case Identity:
+		if !down.Equal(up) {
+			return fmt.Errorf("identity partition mapping needs equal definitions, but downstream is %s and upstream is %s", down, up)
+		}
+	case TimeWindow:
+		if down.kind != Time || up.kind != Time {
+			return fmt.Errorf("time_window partition mapping needs time definitions on both sides, but downstream is %s and upstream is %s", down, up)
+		}
+	case StaticMap:
+		if down.kind != Static && down.kind != Dynamic {
+			return fmt.Errorf("static partition mapping needs a static or dynamic downstream definition, but downstream is %s", down)
+		}
+		for _, k := range sortedKeys(m.Map) {
+			if down.kind == Static {
+				if _, ok := down.index[k]; !ok {
+					return fmt.Errorf("static partition mapping maps %q, which is not a key of downstream %s", k, down)
+				}
+			}
+			if up.kind == Static {
+				for _, u := range m.Map[k] {
+					if _, ok := up.index[u]; !ok {
+						return fmt.Errorf("static partition mapping maps %q to %q, which is not a key of upstream %s", k, u, up)
+					}
+				}
+			}
+		}
+	case MultiMap:
+		plan, err := multiPlan(m, down, up)
+		if err != nil {
+			return err
+		}
+		for i, p := range plan {
+			if p.down < 0 {
+				continue
+			}
+			if err := CheckMapping(p.m, down.dims[p.down].Partitions, up.dims[i].Partitions); err != nil {
+				return fmt.Errorf("dimension %q: %w", up.dims[i].Name, err)
+			}
+		}
+	default:
+		return fmt.Errorf("unknown partition mapping type %q", m.Type)
+	}
+	return nil
+}

@@ -252,3 +252,48 @@ func TestMultiMapping(t *testing.T) {
 		t.Fatal(keys, err)
 	}
 }
+
+func TestCheckMapping(t *testing.T) {
+	daily := mustParse(t, `{"type":"time","schedule":"daily","start":"2026-01-01"}`)
+	hourly := mustParse(t, `{"type":"time","schedule":"hourly","start":"2026-01-01"}`)
+	regions := mustParse(t, `{"type":"static","keys":["us","eu"]}`)
+	conts := mustParse(t, `{"type":"static","keys":["americas","europe"]}`)
+	dr := mustParse(t, `{"type":"multi","dimensions":[{"name":"date","partitions":{"type":"time","schedule":"daily","start":"2026-01-01"}},{"name":"region","partitions":{"type":"static","keys":["us","eu"]}}]}`)
+	drc := mustParse(t, `{"type":"multi","dimensions":[{"name":"date","partitions":{"type":"time","schedule":"daily","start":"2026-01-01"}},{"name":"region","partitions":{"type":"static","keys":["us","eu"]}},{"name":"channel","partitions":{"type":"static","keys":["web","store"]}}]}`)
+	m := func(s string) *Mapping { return mustMapping(t, s) }
+	for _, tc := range []struct {
+		name     string
+		m        *Mapping
+		down, up *Definition
+		want     string // "" for no error
+	}{
+		{"default equal", nil, daily, daily, ""},
+		{"default time", nil, daily, hourly, ""},
+		{"default unpartitioned downstream", nil, nil, daily, ""},
+		{"default static to time", nil, regions, daily, "no default partition mapping"},
+		{"identity different", m(`{"type":"identity"}`), daily, hourly, "identity partition mapping needs equal definitions"},
+		{"time_window static", m(`{"type":"time_window"}`), regions, daily, "needs time definitions on both sides"},
+		{"identity to unpartitioned", m(`{"type":"identity"}`), daily, nil, "upstream asset is not partitioned"},
+		{"time_window from unpartitioned", m(`{"type":"time_window"}`), nil, daily, "downstream asset is not partitioned"},
+		{"static ok", m(`{"type":"static","map":{"americas":"us","europe":["eu"]}}`), conts, regions, ""},
+		{"static unknown downstream key", m(`{"type":"static","map":{"asia":"us"}}`), conts, regions, `maps "asia", which is not a key of downstream`},
+		{"static unknown upstream key", m(`{"type":"static","map":{"americas":"ca"}}`), conts, regions, `maps "americas" to "ca", which is not a key of upstream`},
+		{"static from time", m(`{"type":"static","map":{"x":"us"}}`), daily, regions, "needs a static or dynamic downstream"},
+		{"multi drop dimension", m(`{"type":"multi","dimensions":{"channel":{"type":"all"}}}`), dr, drc, ""},
+		{"multi bad dimension", m(`{"type":"multi","dimensions":{"region":{"type":"time_window"}}}`), dr, drc, `dimension "region": time_window`},
+		{"multi to single", m(`{"type":"multi","dimensions":{}}`), dr, daily, "needs multi-dimensional definitions on both sides"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckMapping(tc.m, tc.down, tc.up)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("CheckMapping: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("CheckMapping = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -6,8 +6,8 @@
 //
 //   - static: a fixed list of keys, {"type": "static", "keys": ["us", "eu"]}.
 //   - time: calendar windows (hourly, daily, weekly or monthly) from a start,
-//     up to an optional end, in a time zone. Cron-based windows are parsed but
-//     not supported yet.
+//     up to an optional end, in a time zone, or windows between the fire
+//     times of a cron expression.
 //   - dynamic: a named set whose keys are added and removed at run time and
 //     stored elsewhere; see [DynamicKeys].
 //   - multi: two or more named dimensions of the other kinds. A key joins the
