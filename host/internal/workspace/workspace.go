@@ -45,6 +45,29 @@ type File struct {
 	Graphs []Graph
 	// Resources are the granted resources by key, in the order of the file.
 	Resources []Resource
+	// Partitions are the named partitions definitions of the partitions: section, which
+	// assets: entries name; Assets are the assets: section's settings by asset key. Both are
+	// checked here except for what needs the modules (that the asset exists, that a mapping fits
+	// its two definitions).
+	Partitions map[string]JSONAt
+	Assets     map[string]AssetSettings
+}
+
+// JSONAt is a value of the file converted to JSON, with the line it starts on.
+type JSONAt struct {
+	JSON []byte
+	Line int
+}
+
+// AssetSettings are the assets: settings of one asset, which take precedence over what its
+// module's manifest declares.
+type AssetSettings struct {
+	Line int
+	// Partitions is the asset's partitions definition (ABI.md 7.6), inline or named; nil when
+	// the entry does not set one.
+	Partitions *JSONAt
+	// Mappings are partition mappings (ABI.md 7.7) by input name.
+	Mappings map[string]JSONAt
 }
 
 // Resource is one entry of the resources: section, decoded but not yet built.
@@ -131,6 +154,9 @@ type rawFile struct {
 	Jobs      []rawJob             `yaml:"jobs"`
 	Graphs    []yaml.Node          `yaml:"graphs"`
 	Resources map[string]yaml.Node `yaml:"resources"`
+	// Partitions and Assets are decoded by hand (parsePartitions), for line numbers.
+	Partitions yaml.Node `yaml:"partitions"`
+	Assets     yaml.Node `yaml:"assets"`
 }
 
 // resourceFields lists the fields each resource kind takes.
@@ -343,7 +369,7 @@ func Parse(path string, data []byte) (*File, error) {
 		}
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
 		msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
-		msg = yamlFieldErr.ReplaceAllString(msg, `line $1: unknown field "$2" (known: modules, io_manager, concurrency, limits, logging, jobs, graphs, resources; a module has name and path; a job has name, description, selection or graph, tags and config)`)
+		msg = yamlFieldErr.ReplaceAllString(msg, `line $1: unknown field "$2" (known: modules, io_manager, concurrency, limits, logging, jobs, graphs, resources, partitions, assets; a module has name and path; a job has name, description, selection or graph, tags and config)`)
 		return nil, fail("%s", msg)
 	}
 	f := &File{Path: path, Dir: filepath.Dir(path), IOManager: raw.IOManager, Concurrency: raw.Concurrency}
@@ -452,6 +478,9 @@ func Parse(path string, data []byte) (*File, error) {
 			return nil, fail("%v", err)
 		}
 		f.Resources = append(f.Resources, r)
+	}
+	if err := parsePartitions(f, &raw); err != nil {
+		return nil, fail("%v", err)
 	}
 	var err error
 	if raw.Limits.StepTimeout != "" {
