@@ -138,5 +138,13 @@ func validMappingKey(key string) bool {
 	return true
 }
 
+// Partition keys (ABI.md 7.6): a key of one dimension has at most maxPartitionKeyLen bytes, and
+// partitionKeySeparator joins the dimension keys of a multi-dimensional key. abi/abi.go does not
+// define them; abi_drift_test.go checks them against host/internal/partitions instead.
+const (
+	maxPartitionKeyLen    = 255
+	partitionKeySeparator = "|"
+)
+
 // mappedName is the output name a dynamic output's value for key is opened as: NAME[KEY].
 func mappedName(base, key string) string { return base + "[" + key + "]" }

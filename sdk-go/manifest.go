@@ -39,6 +39,7 @@ type manifestAsset struct {
 	Tags         map[string]string `json:"tags,omitempty"`
 	Output       manifestOutput    `json:"output"`
 	ConfigSchema json.RawMessage   `json:"config_schema,omitempty"`
+	Partitions   *partitionsJSON   `json:"partitions,omitempty"`
 	Resources    []string          `json:"resources,omitempty"`
 	IOManager    string            `json:"io_manager,omitempty"`
 	CodeVersion  string            `json:"code_version,omitempty"`
@@ -46,9 +47,10 @@ type manifestAsset struct {
 }
 
 type manifestIn struct {
-	Name   string `json:"name"`
-	Asset  string `json:"asset"`
-	Format string `json:"format"`
+	Name             string       `json:"name"`
+	Asset            string       `json:"asset"`
+	Format           string       `json:"format"`
+	PartitionMapping *mappingJSON `json:"partition_mapping,omitempty"`
 }
 
 type manifestOutput struct {
@@ -80,13 +82,14 @@ func (r *registry) manifest() ([]byte, error) {
 			Tags:         a.tags,
 			Output:       manifestOutput{Format: a.out.format().String(), JSONSchema: a.outputSchema},
 			ConfigSchema: a.configSchema,
+			Partitions:   a.partitions,
 			Resources:    a.resources,
 			IOManager:    a.ioManager,
 			CodeVersion:  a.codeVersion,
 			RetryPolicy:  a.retry.manifest(),
 		}
 		for i, in := range a.ins {
-			ma.Ins = append(ma.Ins, manifestIn{Name: in.name, Asset: in.asset, Format: a.inKinds[i].format().String()})
+			ma.Ins = append(ma.Ins, manifestIn{Name: in.name, Asset: in.asset, Format: a.inKinds[i].format().String(), PartitionMapping: in.mapping})
 		}
 		if a.schema != nil {
 			s, err := schemaToJSON(a.schema) // cannot fail: check ran it at registration

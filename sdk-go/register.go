@@ -43,8 +43,8 @@ func Ins(keys ...string) AssetOption {
 	}
 }
 
-// In declares one input named name, loaded from the asset assetKey. Inputs from Ins and In
-// options are numbered in the order the options are given, and match the function's parameters
+// In declares one input named name, loaded from the asset assetKey. Inputs from Ins, In and
+// InMapped options are numbered in the order the options are given, and match the function's parameters
 // after the Context in that order.
 func In(name, assetKey string) AssetOption {
 	return func(a *assetDef) {
@@ -177,6 +177,7 @@ type assetDef struct {
 	codeVersion  string
 	configSchema json.RawMessage
 	outputSchema json.RawMessage // JSON Schema of a JSON result
+	partitions   *partitionsJSON
 	retry        *RetryPolicy
 
 	fn      reflect.Value
@@ -190,7 +191,8 @@ type assetDef struct {
 type inputDef struct {
 	name    string
 	asset   string
-	fromIns bool // the name was derived from the key by Ins
+	fromIns bool         // the name was derived from the key by Ins
+	mapping *mappingJSON // from InMapped; nil for the host's default mapping
 }
 
 func (a *assetDef) problem(msgFormat string, args ...any) {
