@@ -36,6 +36,10 @@ var (
 	ErrClosed = errors.New("store is closed")
 	// ErrLocked is returned by an embedded store whose files another process holds open.
 	ErrLocked = errors.New("store is in use by another process")
+	// ErrBackfillNotFound is returned for a backfill id the store does not know.
+	ErrBackfillNotFound = errors.New("backfill not found")
+	// ErrBackfillExists is returned by CreateBackfill for an id already stored.
+	ErrBackfillExists = errors.New("backfill already exists")
 )
 
 // RunStatus is the derived status of a run.
@@ -105,6 +109,9 @@ const (
 	EventMaterialization EventType = "ASSET_MATERIALIZATION"
 	// EventCheckEvaluation records the result of an asset check.
 	EventCheckEvaluation EventType = "ASSET_CHECK_EVALUATION"
+	// EventMaterializationPlanned records, when a run starts, which partitions of one asset the run
+	// will materialize. It carries Planned.
+	EventMaterializationPlanned EventType = "ASSET_MATERIALIZATION_PLANNED"
 )
 
 // IsRunStatus reports whether events of type t change a run's status.
@@ -143,6 +150,8 @@ type Event struct {
 	Materialization *Materialization `json:"materialization,omitempty"`
 	// CheckEvaluation is set on ASSET_CHECK_EVALUATION events.
 	CheckEvaluation *CheckEvaluation `json:"check_evaluation,omitempty"`
+	// Planned is set on ASSET_MATERIALIZATION_PLANNED events.
+	Planned *PlannedMaterialization `json:"planned,omitempty"`
 	// Metadata holds anything else worth keeping with the event (durations, attempt numbers).
 	Metadata map[string]any `json:"metadata,omitempty"`
 }
@@ -176,10 +185,113 @@ type CheckEvaluation struct {
 	Metadata map[string]any `json:"metadata,omitempty"`
 }
 
+// PlannedMaterialization is carried by ASSET_MATERIALIZATION_PLANNED events.
+type PlannedMaterialization struct {
+	AssetKey      string   `json:"asset_key"`
+	PartitionKeys []string `json:"partition_keys,omitempty"`
+}
+
+// PartitionState is the derived state of one partition of an asset.
+type PartitionState string
+
+// Partition states. A partition becomes IN_PROGRESS when a run plans it
+// (ASSET_MATERIALIZATION_PLANNED), MATERIALIZED when a materialization of it is appended, and
+// FAILED when the run that last planned it ends without materializing it.
+const (
+	// PartitionMissing is the state of a partition never planned nor materialized. The store
+	// never returns it (it does not know the partitions definition); callers fill it in.
+	PartitionMissing      PartitionState = "MISSING"
+	PartitionMaterialized PartitionState = "MATERIALIZED"
+	PartitionFailed       PartitionState = "FAILED"
+	PartitionInProgress   PartitionState = "IN_PROGRESS"
+)
+
+// PartitionStatus is the indexed state of one partition.
+type PartitionStatus struct {
+	Key   string         `json:"key"`
+	State PartitionState `json:"state"`
+	// RunID is the run that last changed the state; EventID the event that did.
+	RunID   string    `json:"run_id"`
+	EventID int64     `json:"event_id"`
+	Time    time.Time `json:"time"`
+}
+
+// PartitionCounts counts an asset's indexed partitions by state (MISSING is never counted: the
+// store does not know the definition).
+type PartitionCounts struct {
+	Materialized int `json:"materialized"`
+	Failed       int `json:"failed"`
+	InProgress   int `json:"in_progress"`
+}
+
+// BackfillTag is the run tag that names the backfill a run belongs to; a backfill's runs are
+// found with RunFilter{Tags: map[string]string{BackfillTag: id}}.
+const BackfillTag = "wasmorch/backfill"
+
+// BackfillStatus is the status of a backfill.
+type BackfillStatus string
+
+// Backfill statuses. A backfill is created REQUESTED and ends in one of the others; any of those
+// may go back to REQUESTED when the backfill is resumed.
+const (
+	BackfillRequested BackfillStatus = "REQUESTED" // launched or resumed, not finished
+	BackfillCompleted BackfillStatus = "COMPLETED" // every partition materialized
+	BackfillFailed    BackfillStatus = "FAILED"    // finished with some partitions failed
+	BackfillCanceled  BackfillStatus = "CANCELED"
+)
+
+// Valid reports whether s is one of the backfill statuses.
+func (s BackfillStatus) Valid() bool {
+	switch s {
+	case BackfillRequested, BackfillCompleted, BackfillFailed, BackfillCanceled:
+		return true
+	}
+	return false
+}
+
+// Backfill is a stored backfill: the request to materialize a selection for a range of
+// partitions, and where it stands. Its runs carry the tag BackfillTag with its ID.
+type Backfill struct {
+	ID        string `json:"id"`
+	Selection string `json:"selection"`
+	// PartitionKeys are the targeted partitions of the selection's root definition, in order.
+	PartitionKeys []string `json:"partition_keys"`
+	From          string   `json:"from,omitempty"`
+	To            string   `json:"to,omitempty"`
+	OneRun        bool     `json:"one_run,omitempty"`
+	Concurrency   int      `json:"concurrency,omitempty"`
+	// Config is the run config as JSON (secrets already redacted by the caller).
+	Config    []byte            `json:"config,omitempty"`
+	Tags      map[string]string `json:"tags,omitempty"`
+	Status    BackfillStatus    `json:"status"`
+	CreatedAt time.Time         `json:"created_at"`
+	EndedAt   time.Time         `json:"ended_at,omitzero"`
+	// Error is why a backfill failed or was canceled, if known.
+	Error string `json:"error,omitempty"`
+}
+
+// NextBackfillStatus checks that a backfill in status cur may move to next: REQUESTED may move
+// to any status, the others only back to REQUESTED (a resume), and every status to itself. It
+// returns an error wrapping ErrInvalidTransition otherwise. Implementations share it so that
+// every store applies the same rules.
+func NextBackfillStatus(cur, next BackfillStatus) error {
+	if !next.Valid() {
+		return fmt.Errorf("%w: unknown backfill status %q (want %s, %s, %s or %s)", ErrInvalidTransition,
+			next, BackfillRequested, BackfillCompleted, BackfillFailed, BackfillCanceled)
+	}
+	if cur == next || cur == BackfillRequested || next == BackfillRequested {
+		return nil
+	}
+	return fmt.Errorf("%w: backfill is %s, cannot become %s (only a resume, to %s, leaves %s)",
+		ErrInvalidTransition, cur, next, BackfillRequested, cur)
+}
+
 // RunFilter narrows Runs. The zero value lists every run, newest first.
 type RunFilter struct {
 	Statuses []RunStatus
 	JobName  string
+	// Tags keeps the runs that have every one of these tags, with these values.
+	Tags map[string]string
 	// Limit caps the number of runs returned; 0 means no limit.
 	Limit int
 }
@@ -194,6 +306,14 @@ type RunFilter struct {
 //   - AssetKeys sorts bytewise (a SQL store needs COLLATE "C").
 //   - A zero CreatedAt or event Time is set to the time of the call.
 //   - Metadata round-trips through JSON: numbers come back as float64.
+//   - The partition index is derived from events in the transaction that appends them:
+//     ASSET_MATERIALIZATION_PLANNED makes each listed partition IN_PROGRESS with the run,
+//     ASSET_MATERIALIZATION with a partition key makes it MATERIALIZED, and a run-status event
+//     that ends a run makes every partition that run planned and that is still IN_PROGRESS with
+//     that run FAILED. A planned event on a finished run is ErrRunFinished: nothing would ever end
+//     those partitions.
+//   - CreateBackfill, SetBackfillStatus and the dynamic partition methods are durable before they
+//     return.
 type Store interface {
 	// CreateRun stores a new run with status NOT_STARTED. It fails with ErrRunExists if the id is
 	// taken.
@@ -225,6 +345,37 @@ type Store interface {
 	// CheckEvaluations returns up to limit check evaluation events of an asset's checks, newest
 	// first (0 means no limit); AppendEvents indexes them like materializations.
 	CheckEvaluations(ctx context.Context, assetKey string, limit int) ([]Event, error)
+
+	// PartitionStatuses returns the indexed status of an asset's partitions with key > afterKey,
+	// sorted by key bytewise, at most limit (0: all). Partitions never planned nor materialized
+	// are absent. It reads the index, never the event log.
+	PartitionStatuses(ctx context.Context, assetKey, afterKey string, limit int) ([]PartitionStatus, error)
+	// PartitionStatusesOf returns the status of the given keys of an asset (absent keys are absent from the map).
+	PartitionStatusesOf(ctx context.Context, assetKey string, keys ...string) (map[string]PartitionStatus, error)
+	// PartitionCounts counts an asset's indexed partitions by state without iterating them.
+	PartitionCounts(ctx context.Context, assetKey string) (PartitionCounts, error)
+
+	// AddDynamicPartitions adds keys to the dynamic partitions definition name, durably, and
+	// returns those that were new (adding an existing key is not an error).
+	AddDynamicPartitions(ctx context.Context, name string, keys ...string) ([]string, error)
+	// DeleteDynamicPartitions removes keys; a key that is not there is an error naming it, and nothing is removed then.
+	DeleteDynamicPartitions(ctx context.Context, name string, keys ...string) error
+	// DynamicPartitions lists the keys of name in the order they were added (empty, not an error, for an unknown name).
+	DynamicPartitions(ctx context.Context, name string) ([]string, error)
+
+	// CreateBackfill stores a new backfill with status REQUESTED (the Status, EndedAt and Error
+	// passed are ignored), durably. It fails with ErrBackfillExists if the id is taken. A zero
+	// CreatedAt is set to the time of the call.
+	CreateBackfill(ctx context.Context, b Backfill) error
+	// Backfill returns a stored backfill or ErrBackfillNotFound.
+	Backfill(ctx context.Context, id string) (Backfill, error)
+	// Backfills lists up to limit backfills (0: all), newest first (CreatedAt desc, then id desc).
+	Backfills(ctx context.Context, limit int) ([]Backfill, error)
+	// SetBackfillStatus moves a backfill to status, durably, setting EndedAt for the terminal
+	// statuses and clearing it for REQUESTED (resume). CANCELED, COMPLETED and FAILED may go back
+	// to REQUESTED (resume); REQUESTED may go to any; moving to the status it already has is fine; anything else is an
+	// error wrapping ErrInvalidTransition. errMsg is stored in Error (cleared on REQUESTED).
+	SetBackfillStatus(ctx context.Context, id string, status BackfillStatus, errMsg string) (Backfill, error)
 
 	// Close flushes and releases the store. It is safe to call more than once.
 	Close() error

@@ -74,6 +74,10 @@ type Store struct {
 	// runs behind the stored events. Serialising writes costs Badger's batching of concurrent
 	// commits; the rate measured by BenchmarkAppendEvents is the price of a correct cursor.
 	lastID int64
+
+	// planLimit is the largest plan budget a run may hold (see planBudget), from the db's
+	// transaction limits.
+	planLimit planBudget
 }
 
 var _ store.Store = (*Store)(nil)
@@ -114,7 +118,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		}
 		return nil, fmt.Errorf("badgerstore: open %q: %w", dir, err)
 	}
-	s := &Store{db: db, dir: dir}
+	s := &Store{db: db, dir: dir, planLimit: maxPlanBudget(db)}
 	if err := s.init(); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("badgerstore: open %q: %w", dir, err)
@@ -148,9 +152,11 @@ func openBadger(opts badger.Options) (*badger.DB, error) {
 	}
 }
 
-// init checks the layout version (writing it into a new store) and loads the event ID counter.
+// init checks the layout version (writing it into a new store, migrating an older one) and
+// loads the event ID counter.
 func (s *Store) init() error {
-	return s.db.Update(func(txn *badger.Txn) error {
+	migrate := false
+	err := s.db.Update(func(txn *badger.Txn) error {
 		item, err := txn.Get(keyFormat)
 		switch {
 		case errors.Is(err, badger.ErrKeyNotFound):
@@ -164,9 +170,13 @@ func (s *Store) init() error {
 			if err != nil {
 				return fmt.Errorf("read %q: %w", keyFormat, err)
 			}
-			if string(v) != formatVersion {
-				return fmt.Errorf("key %q: unsupported store format %q (this wasmorch understands %q)",
-					keyFormat, v, formatVersion)
+			switch string(v) {
+			case formatVersion:
+			case formatVersion1:
+				migrate = true
+			default:
+				return fmt.Errorf("key %q: unsupported store format %q (this wasmorch understands %q, and migrates %q)",
+					keyFormat, v, formatVersion, formatVersion1)
 			}
 		}
 
@@ -187,6 +197,20 @@ func (s *Store) init() error {
 		}
 		return nil
 	})
+	if err != nil || !migrate {
+		return err
+	}
+	if err := migrateFrom1(s.db); err != nil {
+		return err
+	}
+	err = s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyFormat, []byte(formatVersion)) })
+	if err == nil {
+		err = s.db.Sync()
+	}
+	if err != nil {
+		return fmt.Errorf("write %q after migrating: %w", keyFormat, err)
+	}
+	return nil
 }
 
 // Close closes the database, which flushes the memtable to disk. Calling it again returns nil.

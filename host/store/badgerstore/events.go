@@ -15,7 +15,17 @@ import (
 
 // AppendEvents appends events to the log of run runID in one transaction; see store.Store. An
 // event with a zero Time gets the current time. Events of type ASSET_MATERIALIZATION must carry
-// a Materialization with a valid asset key, and no other type may carry one.
+// a Materialization with a valid asset key (and a valid partition key, if any), and no other type
+// may carry one; likewise ASSET_CHECK_EVALUATION and a CheckEvaluation, and
+// ASSET_MATERIALIZATION_PLANNED and Planned, whose partition keys must be non-empty, valid UTF-8
+// and free of NUL.
+//
+// The partition index is updated in the same transaction (partitions.go). A run's planned
+// partitions are all finished by the one transaction that ends the run, so a run may plan only
+// as many as that transaction can hold (about 39,000 with Badger's default limits and short
+// keys); a planned event that would take the run past that is refused and nothing is written.
+// A single call is bounded by Badger's transaction limits too: a call that exceeds them fails
+// wrapping badger.ErrTxnTooBig, also without writing anything.
 func (s *Store) AppendEvents(ctx context.Context, runID string, events ...store.Event) ([]store.Event, error) {
 	fail := func(err error) ([]store.Event, error) {
 		return nil, fmt.Errorf("badgerstore: append events to run %q: %w", runID, err)
@@ -25,6 +35,9 @@ func (s *Store) AppendEvents(ctx context.Context, runID string, events ...store.
 	}
 	out := make([]store.Event, len(events))
 	durable := false
+	// readRun: some event needs the run's status (a run-status event, or a planned event, which
+	// a finished run may not append).
+	readRun := false
 	for i, ev := range events {
 		if ev.RunID != "" && ev.RunID != runID {
 			return fail(fmt.Errorf("event %d (%s) belongs to run %q", i, ev.Type, ev.RunID))
@@ -51,6 +64,28 @@ func (s *Store) AppendEvents(ctx context.Context, runID string, events ...store.
 				return fail(fmt.Errorf("event %d: %w", i, err))
 			}
 		}
+		if (ev.Type == store.EventMaterializationPlanned) != (ev.Planned != nil) {
+			if ev.Planned == nil {
+				return fail(fmt.Errorf("event %d is %s without planned partitions (Planned)", i, ev.Type))
+			}
+			return fail(fmt.Errorf("event %d is %s but carries planned partitions (Planned); only %s may", i, ev.Type, store.EventMaterializationPlanned))
+		}
+		if p := ev.Planned; p != nil {
+			if err := validName("asset key", p.AssetKey); err != nil {
+				return fail(fmt.Errorf("event %d: planned: %w", i, err))
+			}
+			for j, k := range p.PartitionKeys {
+				if err := validName("partition key", k); err != nil {
+					return fail(fmt.Errorf("event %d: planned partition %d of %q: %w", i, j, p.AssetKey, err))
+				}
+			}
+			readRun = true
+		}
+		if m := ev.Materialization; m != nil && m.PartitionKey != "" {
+			if err := validName("partition key", m.PartitionKey); err != nil {
+				return fail(fmt.Errorf("event %d: materialization of %q: %w", i, m.AssetKey, err))
+			}
+		}
 		ev.RunID = runID
 		if ev.Time.IsZero() {
 			ev.Time = now()
@@ -58,6 +93,7 @@ func (s *Store) AppendEvents(ctx context.Context, runID string, events ...store.
 			ev.Time = ev.Time.Round(0)
 		}
 		durable = durable || ev.Type.IsRunStatus()
+		readRun = readRun || durable
 		out[i] = ev
 	}
 
@@ -70,11 +106,11 @@ func (s *Store) AppendEvents(ctx context.Context, runID string, events ...store.
 
 	lastID := s.lastID
 	err := s.commitLocked(ctx, func(txn *badger.Txn) error {
-		// Decode the run record only when an event changes its status: with a large selection it
+		// Decode the run record only when an event needs its status: with a large selection it
 		// is tens of kilobytes of JSON, and most batches are step events and log lines.
 		var run store.Run
 		var err error
-		if durable {
+		if readRun {
 			run, err = getRun(txn, runID)
 		} else {
 			err = runExists(txn, runID)
@@ -83,6 +119,7 @@ func (s *Store) AppendEvents(ctx context.Context, runID string, events ...store.
 			return err
 		}
 		runChanged := false
+		parts := newPartitionIndex(txn, runID, s.planLimit)
 		id := s.lastID
 		for i := range out {
 			id++
@@ -101,6 +138,10 @@ func (s *Store) AppendEvents(ctx context.Context, runID string, events ...store.
 					run.EndedAt = ev.Time
 				}
 				runChanged = true
+			}
+			if ev.Planned != nil && run.Status.Finished() {
+				return fmt.Errorf("event %d: %w: run is %s, cannot plan partitions of %q: nothing would ever end them",
+					i, store.ErrRunFinished, run.Status, ev.Planned.AssetKey)
 			}
 			data, err := json.Marshal(ev)
 			if err != nil {
@@ -122,6 +163,24 @@ func (s *Store) AppendEvents(ctx context.Context, runID string, events ...store.
 					return err
 				}
 			}
+			if ev.Planned != nil {
+				if err := parts.plan(ev); err != nil {
+					return fmt.Errorf("event %d: %w", i, err)
+				}
+			}
+			if m := ev.Materialization; m != nil && m.PartitionKey != "" {
+				if err := parts.materialize(ev); err != nil {
+					return fmt.Errorf("event %d: %w", i, err)
+				}
+			}
+			if ev.Type.IsRunStatus() && run.Status.Finished() {
+				if err := parts.finish(ev); err != nil {
+					return fmt.Errorf("event %d: %w", i, err)
+				}
+			}
+		}
+		if err := parts.flush(); err != nil {
+			return err
 		}
 		if runChanged {
 			data, err := json.Marshal(run)

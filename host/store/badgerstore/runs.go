@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -17,10 +20,16 @@ import (
 const ctxCheckEvery = 256
 
 // CreateRun stores run with status NOT_STARTED and no start or end time. A zero CreatedAt is
-// set to the current time. The write is synced to disk before CreateRun returns.
+// set to the current time. The write is synced to disk before CreateRun returns. Tag keys and
+// values must be valid UTF-8 without NUL: they are indexed (g/ in keys.go).
 func (s *Store) CreateRun(ctx context.Context, run store.Run) error {
 	if err := validName("run id", run.ID); err != nil {
 		return fmt.Errorf("badgerstore: create run: %w", err)
+	}
+	for k, v := range run.Tags {
+		if err := validTag(k, v); err != nil {
+			return fmt.Errorf("badgerstore: create run %q: %w", run.ID, err)
+		}
 	}
 	if err := s.enter(ctx); err != nil {
 		return fmt.Errorf("badgerstore: create run %q: %w", run.ID, err)
@@ -52,6 +61,11 @@ func (s *Store) CreateRun(ctx context.Context, run store.Run) error {
 		}
 		if err := txn.Set(key, data); err != nil {
 			return err
+		}
+		for k, v := range run.Tags {
+			if err := txn.Set(runTagKey(k, v, run.CreatedAt, run.ID), nil); err != nil {
+				return err
+			}
 		}
 		return txn.Set(byTimeKey(run.CreatedAt, run.ID), nil)
 	})
@@ -86,8 +100,22 @@ func (s *Store) Run(ctx context.Context, id string) (store.Run, error) {
 	return run, nil
 }
 
+// validTag checks a run tag before it is used in a key. An empty value is fine.
+func validTag(key, value string) error {
+	if err := validName("tag key", key); err != nil {
+		return err
+	}
+	if strings.IndexByte(value, sep) >= 0 || !utf8.ValidString(value) {
+		return fmt.Errorf("tag %q: value %q contains a NUL byte or is not valid UTF-8", key, value)
+	}
+	return nil
+}
+
 // Runs lists runs newest first: by CreatedAt descending, runs created at the same instant by id
 // descending. It walks the creation-time index backwards and stops at filter.Limit matches.
+// With filter.Tags it walks the index of one of the tags instead (the smallest tag key, an
+// arbitrary but stable choice), which sorts the same way, and checks the other filters on each
+// run it reads.
 func (s *Store) Runs(ctx context.Context, filter store.RunFilter) ([]store.Run, error) {
 	if filter.Limit < 0 {
 		return nil, fmt.Errorf("badgerstore: list runs: negative limit %d", filter.Limit)
@@ -98,8 +126,19 @@ func (s *Store) Runs(ctx context.Context, filter store.RunFilter) ([]store.Run, 
 	defer s.closeMu.RUnlock()
 
 	runs := []store.Run{}
+	for k, v := range filter.Tags {
+		if validTag(k, v) != nil {
+			return runs, nil // no run can have it
+		}
+	}
+	prefix := []byte(nsByTime)
+	runIDOf := runIDFromByTimeKey
+	if len(filter.Tags) > 0 {
+		k := slices.Min(slices.Collect(maps.Keys(filter.Tags)))
+		prefix = runTagPrefix(k, filter.Tags[k])
+		runIDOf = func(key []byte) (string, error) { return runIDFromTagKey(prefix, key) }
+	}
 	err := s.db.View(func(txn *badger.Txn) error {
-		prefix := []byte(nsByTime)
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})
 		defer it.Close()
 		n := 0
@@ -109,7 +148,7 @@ func (s *Store) Runs(ctx context.Context, filter store.RunFilter) ([]store.Run, 
 					return err
 				}
 			}
-			id, err := runIDFromByTimeKey(it.Item().Key())
+			id, err := runIDOf(it.Item().Key())
 			if err != nil {
 				return err
 			}
@@ -126,6 +165,9 @@ func (s *Store) Runs(ctx context.Context, filter store.RunFilter) ([]store.Run, 
 			if len(filter.Statuses) > 0 && !slices.Contains(filter.Statuses, run.Status) {
 				continue
 			}
+			if !hasTags(run, filter.Tags) {
+				continue
+			}
 			runs = append(runs, run)
 			if filter.Limit > 0 && len(runs) == filter.Limit {
 				break
@@ -137,4 +179,13 @@ func (s *Store) Runs(ctx context.Context, filter store.RunFilter) ([]store.Run, 
 		return nil, fmt.Errorf("badgerstore: list runs: %w", err)
 	}
 	return runs, nil
+}
+
+func hasTags(run store.Run, tags map[string]string) bool {
+	for k, v := range tags {
+		if got, ok := run.Tags[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }

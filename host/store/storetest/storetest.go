@@ -50,6 +50,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Close", closeTests},
 		{"Context", contextTests},
 		{"KV", kvTests},
+		{"Partitions", partitionTests},
+		{"RunTags", runTagTests},
+		{"DynamicPartitions", dynamicPartitionTests},
+		{"Backfills", backfillTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -210,6 +214,15 @@ func checkEvent(t *testing.T, got, want store.Event) {
 	checkTime(t, fmt.Sprintf("event %d Time", want.ID), got.Time, want.Time)
 	if !reflect.DeepEqual(normalize(t, got.Metadata), normalize(t, want.Metadata)) {
 		t.Errorf("event %d metadata %#v, want %#v", want.ID, got.Metadata, normalize(t, want.Metadata))
+	}
+	gp, wp := got.Planned, want.Planned
+	switch {
+	case (gp == nil) != (wp == nil):
+		t.Errorf("event %d planned %+v, want %+v", want.ID, gp, wp)
+	case gp != nil:
+		if gp.AssetKey != wp.AssetKey || !slices.Equal(gp.PartitionKeys, wp.PartitionKeys) {
+			t.Errorf("event %d planned %+v, want %+v", want.ID, *gp, *wp)
+		}
 	}
 	gm, wm := got.Materialization, want.Materialization
 	switch {
@@ -1088,6 +1101,19 @@ func callAll(ctx context.Context, s store.Store) map[string]error {
 	_, errs["AssetKeys"] = s.AssetKeys(ctx)
 	_, errs["Materializations"] = s.Materializations(ctx, "a", 0)
 	_, errs["LatestMaterializations"] = s.LatestMaterializations(ctx, "a")
+	_, errs["CheckEvaluations"] = s.CheckEvaluations(ctx, "a", 0)
+	_, errs["AppendEvents(planned)"] = s.AppendEvents(ctx, runID(1), plannedEv("a", 0, "p1"))
+	_, errs["PartitionStatuses"] = s.PartitionStatuses(ctx, "a", "", 0)
+	_, errs["PartitionStatusesOf"] = s.PartitionStatusesOf(ctx, "a", "p1")
+	_, errs["PartitionCounts"] = s.PartitionCounts(ctx, "a")
+	_, errs["AddDynamicPartitions"] = s.AddDynamicPartitions(ctx, "dyn", "k")
+	errs["DeleteDynamicPartitions"] = s.DeleteDynamicPartitions(ctx, "dyn", "k")
+	_, errs["DynamicPartitions"] = s.DynamicPartitions(ctx, "dyn")
+	errs["CreateBackfill"] = s.CreateBackfill(ctx, store.Backfill{ID: backfillID(2), Selection: "a"})
+	_, errs["Backfill"] = s.Backfill(ctx, backfillID(1))
+	_, errs["Backfills"] = s.Backfills(ctx, 0)
+	_, errs["SetBackfillStatus"] = s.SetBackfillStatus(ctx, backfillID(1), store.BackfillCanceled, "")
+	_, errs["Runs(tags)"] = s.Runs(ctx, store.RunFilter{Tags: map[string]string{"k": "v"}})
 	return errs
 }
 
