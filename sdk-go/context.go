@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"strings"
+	"time"
 
 	"github.com/apache/arrow/go/v15/arrow/memory"
 )
@@ -22,6 +24,7 @@ type Context struct {
 	assetKey     string
 	stepKey      string
 	partitionKey string
+	window       *partitionWindow // nil unless the step's partition is a time window
 	attempt      int
 	mappingKey   string
 	config       []byte
@@ -57,6 +60,29 @@ func (c *Context) StepKey() string { return c.stepKey }
 
 // PartitionKey returns the partition being materialized, or "" for an unpartitioned asset.
 func (c *Context) PartitionKey() string { return c.partitionKey }
+
+// PartitionKeys returns the dimension keys of a multi-dimensional partition key, in dimension
+// order: ["2026-01-15", "us"] for "2026-01-15|us". A one-dimensional key gives one element, and an
+// unpartitioned step none.
+func (c *Context) PartitionKeys() []string {
+	if c.partitionKey == "" {
+		return nil
+	}
+	return strings.Split(c.partitionKey, partitionKeySeparator)
+}
+
+// PartitionWindow returns the time window [start, end) of the step's partition, and ok true, when
+// the asset has time partitions (or a multi-dimensional definition with a time dimension). The
+// times carry the UTC offset the host gives, which is the definition's time zone's offset at each
+// bound, so start.Format("2006-01-02") is the local day. ok is false for a step without a window.
+func (c *Context) PartitionWindow() (start, end time.Time, ok bool) {
+	if c.window == nil {
+		return time.Time{}, time.Time{}, false
+	}
+	return c.window.start, c.window.end, true
+}
+
+type partitionWindow struct{ start, end time.Time }
 
 // Attempt returns the attempt number of the step, starting at 1.
 func (c *Context) Attempt() int { return c.attempt }

@@ -155,3 +155,117 @@ func TestHostContextHasNoRecords(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// stepContext runs an asset without inputs in a step whose invocation has extra's fields, and
+// returns the Context it saw.
+func stepContext(t *testing.T, extra map[string]any) (*Context, *fakeHost, int32) {
+	t.Helper()
+	var seen *Context
+	r := mustRegister(t, "a", func(ctx *Context) ([]byte, error) { seen = ctx; return nil, nil })
+	h := newFakeHost(t, invocation("a", extra))
+	st := r.run(h, memory.NewGoAllocator())
+	return seen, h, st
+}
+
+func TestPartitionWindowFromInvocation(t *testing.T) {
+	ctx, h, st := stepContext(t, map[string]any{
+		"partition_key":    "2026-03-29",
+		"partition_window": map[string]any{"start": "2026-03-29T00:00:00+01:00", "end": "2026-03-30T00:00:00+02:00"},
+	})
+	if st != runSuccess {
+		t.Fatalf("status %d: %s", st, h.errorText())
+	}
+	start, end, ok := ctx.PartitionWindow()
+	if !ok {
+		t.Fatal("PartitionWindow: ok = false")
+	}
+	// The day the clocks go forward in Paris lasts 23 hours; the offsets are the host's.
+	if got := end.Sub(start); got != 23*time.Hour {
+		t.Errorf("window lasts %s, want 23h", got)
+	}
+	if got := start.Format(time.RFC3339); got != "2026-03-29T00:00:00+01:00" {
+		t.Errorf("start = %s", got)
+	}
+	if got := start.Format("2006-01-02"); got != ctx.PartitionKey() {
+		t.Errorf("start's local day %s is not the key %s", got, ctx.PartitionKey())
+	}
+	if !start.Equal(time.Date(2026, 3, 28, 23, 0, 0, 0, time.UTC)) || !end.Equal(time.Date(2026, 3, 29, 22, 0, 0, 0, time.UTC)) {
+		t.Errorf("window = [%s, %s)", start, end)
+	}
+}
+
+func TestPartitionWindowAbsent(t *testing.T) {
+	for name, inv := range map[string]map[string]any{
+		"null":          invocation("a", nil),
+		"null, keyed":   invocation("a", map[string]any{"partition_key": "us"}),
+		"field missing": invocation("a", nil),
+	} {
+		if name == "field missing" {
+			delete(inv, "partition_window")
+		}
+		var seen *Context
+		r := mustRegister(t, "a", func(ctx *Context) ([]byte, error) { seen = ctx; return nil, nil })
+		h := newFakeHost(t, inv)
+		runOK(t, r, h, memory.NewGoAllocator())
+		if start, end, ok := seen.PartitionWindow(); ok || !start.IsZero() || !end.IsZero() {
+			t.Errorf("%s: PartitionWindow() = %s, %s, %v; want zero times and false", name, start, end, ok)
+		}
+	}
+}
+
+func TestPartitionWindowMalformed(t *testing.T) {
+	cases := map[string]struct {
+		window any
+		want   string
+	}{
+		"date only":  {map[string]any{"start": "2026-01-01", "end": "2026-01-02T00:00:00Z"}, `partition_window.start "2026-01-01" is not an RFC 3339 time`},
+		"no end":     {map[string]any{"start": "2026-01-01T00:00:00Z"}, `partition_window.end "" is not an RFC 3339 time`},
+		"backwards":  {map[string]any{"start": "2026-01-02T00:00:00Z", "end": "2026-01-01T00:00:00Z"}, "partition_window ends at 2026-01-01T00:00:00Z, not after its start 2026-01-02T00:00:00Z"},
+		"not object": {"2026-01-01", "cannot unmarshal string"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, h, st := stepContext(t, map[string]any{"partition_window": c.window})
+			if st != runFailure || !strings.HasPrefix(h.errorText(), "wasmorch: reading the invocation: ") || !strings.Contains(h.errorText(), c.want) {
+				t.Errorf("status %d, error %q; want failure containing %q", st, h.errorText(), c.want)
+			}
+		})
+	}
+}
+
+func TestPartitionKeys(t *testing.T) {
+	for key, want := range map[string][]string{
+		"":                   nil,
+		"us":                 {"us"},
+		"2026-01-15|us":      {"2026-01-15", "us"},
+		"2026-01-15|us|web":  {"2026-01-15", "us", "web"},
+		"2026-01-01-00:00|x": {"2026-01-01-00:00", "x"},
+	} {
+		if got := NewTestContext(WithPartitionKey(key)).PartitionKeys(); !reflect.DeepEqual(got, want) {
+			t.Errorf("PartitionKeys of %q = %q, want %q", key, got, want)
+		}
+	}
+	ctx, h, st := stepContext(t, map[string]any{"partition_key": "2026-01-15|us|web"})
+	if st != runSuccess {
+		t.Fatalf("status %d: %s", st, h.errorText())
+	}
+	if got := ctx.PartitionKeys(); !reflect.DeepEqual(got, []string{"2026-01-15", "us", "web"}) {
+		t.Errorf("PartitionKeys() in a step = %q", got)
+	}
+}
+
+func TestWithPartitionWindow(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Skip(err)
+	}
+	s, e := time.Date(2026, 1, 15, 0, 0, 0, 0, paris), time.Date(2026, 1, 16, 0, 0, 0, 0, paris)
+	ctx := NewTestContext(WithPartitionKey("2026-01-15"), WithPartitionWindow(s, e))
+	start, end, ok := ctx.PartitionWindow()
+	if !ok || start != s || end != e || ctx.PartitionKey() != "2026-01-15" {
+		t.Errorf("PartitionWindow() = %s, %s, %v", start, end, ok)
+	}
+	if _, _, ok := NewTestContext().PartitionWindow(); ok {
+		t.Errorf("a test Context without WithPartitionWindow has a window")
+	}
+}

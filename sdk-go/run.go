@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -21,19 +22,26 @@ import (
 // invocationJSON holds the fields of the invocation (ABI.md section 8) this SDK reads; the ABI
 // lets hosts add fields, which encoding/json ignores.
 type invocationJSON struct {
-	ABIVersion   int             `json:"abi_version"`
-	Kind         string          `json:"kind"`
-	Name         string          `json:"name"`
-	RunID        string          `json:"run_id"`
-	StepKey      string          `json:"step_key"`
-	Attempt      int             `json:"attempt"`
-	PartitionKey string          `json:"partition_key"`
-	Config       json.RawMessage `json:"config"`
-	Inputs       []struct {
+	ABIVersion      int                  `json:"abi_version"`
+	Kind            string               `json:"kind"`
+	Name            string               `json:"name"`
+	RunID           string               `json:"run_id"`
+	StepKey         string               `json:"step_key"`
+	Attempt         int                  `json:"attempt"`
+	PartitionKey    string               `json:"partition_key"`
+	PartitionWindow *partitionWindowJSON `json:"partition_window"`
+	Config          json.RawMessage      `json:"config"`
+	Inputs          []struct {
 		Name  string `json:"name"`
 		Asset string `json:"asset"`
 	} `json:"inputs"`
 	MappingKey string `json:"mapping_key"`
+}
+
+// partitionWindowJSON is the invocation's partition_window: RFC 3339 bounds of a time partition.
+type partitionWindowJSON struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
 }
 
 // hasInput reports whether the invocation lists an input named name: the inputs the host wired
@@ -45,6 +53,26 @@ func (inv *invocationJSON) hasInput(name string) bool {
 		}
 	}
 	return false
+}
+
+// window parses the invocation's partition_window; nil when there is none.
+func (inv *invocationJSON) window() (*partitionWindow, error) {
+	w := inv.PartitionWindow
+	if w == nil {
+		return nil, nil
+	}
+	start, err := time.Parse(time.RFC3339, w.Start)
+	if err != nil {
+		return nil, fmt.Errorf("partition_window.start %q is not an RFC 3339 time", w.Start)
+	}
+	end, err := time.Parse(time.RFC3339, w.End)
+	if err != nil {
+		return nil, fmt.Errorf("partition_window.end %q is not an RFC 3339 time", w.End)
+	}
+	if !end.After(start) {
+		return nil, fmt.Errorf("partition_window ends at %s, not after its start %s", w.End, w.Start)
+	}
+	return &partitionWindow{start: start, end: end}, nil
 }
 
 // outputBufferSize batches the many small writes of an Arrow IPC writer (message headers,
@@ -99,6 +127,9 @@ func (d *dispatcher) step(r *registry) error {
 	ctx.runID, ctx.assetKey, ctx.stepKey = inv.RunID, inv.Name, inv.StepKey
 	ctx.partitionKey, ctx.attempt, ctx.alloc = inv.PartitionKey, inv.Attempt, d.mem
 	ctx.kind, ctx.mappingKey = inv.Kind, inv.MappingKey
+	if ctx.window, err = inv.window(); err != nil {
+		return fmt.Errorf("wasmorch: reading the invocation: %w", err)
+	}
 	if len(inv.Config) > 0 && string(inv.Config) != "null" {
 		ctx.config = inv.Config // json.RawMessage copies, so this does not alias the scratch buffer
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/apache/arrow/go/v15/arrow/memory"
 )
@@ -55,6 +56,12 @@ func WithConfig(v any) TestOption {
 // WithPartitionKey sets the partition key.
 func WithPartitionKey(key string) TestOption {
 	return func(c *Context) { c.partitionKey = key }
+}
+
+// WithPartitionWindow sets the time window that Context.PartitionWindow returns. Set the matching
+// key with WithPartitionKey.
+func WithPartitionWindow(start, end time.Time) TestOption {
+	return func(c *Context) { c.window = &partitionWindow{start: start, end: end} }
 }
 
 // WithRunID sets the run ID.
