@@ -44,9 +44,6 @@ func hostInputRead(handle int32, buf unsafe.Pointer, bufLen uint32) int32
 //go:wasmimport wasmorch input_close
 func hostInputClose(handle int32) int32
 
-// hostInputPartitionKey is declared for the drift test; the SDK will use it when partitioned
-// inputs arrive (ABI.md 4.3), and until then the linker drops the unused import.
-//
 //go:wasmimport wasmorch input_partition_key
 func hostInputPartitionKey(handle int32, buf unsafe.Pointer, n uint32) int32
 
@@ -132,6 +129,11 @@ func (wasmHost) inputRead(handle int32, buf []byte) int32 {
 }
 
 func (wasmHost) inputClose(handle int32) int32 { return hostInputClose(handle) }
+
+func (wasmHost) inputPartitionKey(handle int32, buf []byte) int32 {
+	p, n := bytesArg(buf)
+	return hostInputPartitionKey(handle, p, n)
+}
 
 func (wasmHost) outputOpen(name string, f format) int32 {
 	p, n := stringArg(name)

@@ -31,13 +31,27 @@
 //
 //	func(ctx *wasmorch.Context, in1 T1, ..., inN TN) (R, error)
 //
-// The Context always comes first, and the inputs follow in the order the Ins and In options declare
+// The Context always comes first, and the inputs follow in the order the Ins, In and InMapped options declare
 // them. The static Go type of a parameter or result decides the format it travels in:
 //
 //   - arrow.Record: the whole Arrow table in one record (format arrow)
 //   - array.RecordReader: an Arrow table batch by batch, for tables larger than memory (format arrow)
+//   - *PartitionReader (inputs only): an Arrow table batch by batch, with the upstream partition
+//     each batch belongs to (format arrow)
 //   - []byte: opaque bytes (format bytes)
 //   - any other type: JSON through encoding/json (format json)
+//
+// # Partitions
+//
+// Partitioned splits an asset into partitions (Daily, Hourly, Weekly, Monthly, CronPartitions,
+// StaticPartitions, DynamicPartitions, MultiPartitions), and each step materializes one: its key
+// is Context.PartitionKey (Context.PartitionKeys splits a multi-dimensional one), and a time
+// partition's window is Context.PartitionWindow. InMapped declares an input with a partition
+// mapping (IdentityMapping, TimeWindowMapping, AllMapping, StaticMapping, MultiMapping) that says
+// which upstream partitions the step reads. An Arrow input that reads several arrives as one table
+// in partition order; a *PartitionReader parameter tells each batch's partition. A JSON input
+// that reads several arrives as an object of partition key to value, so declare it as a
+// map[string]T.
 //
 // # Ops
 //

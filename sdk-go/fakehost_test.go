@@ -23,6 +23,10 @@ type fakeHost struct {
 	failMsg    string           // last error recorded with a failure from fail
 	nextCalls  int              // input_next calls so far
 	failNextAt int              // when > 0, the input_next call with this number and later ones fail with ERR_IO
+	keyCalls   int              // input_partition_key calls so far
+	// keyCopied makes input_partition_key return the bytes it copied rather than the key's full
+	// length, to check that the SDK still reads long keys whole.
+	keyCopied bool
 
 	lastErr string
 	handles map[int32]*fakeHandle
@@ -42,6 +46,7 @@ type fakeHost struct {
 type fakeInput struct {
 	format format
 	chunks [][]byte
+	keys   []string // the partition key of each chunk; nil for an unpartitioned input
 }
 
 type fakeHandle struct {
@@ -192,6 +197,28 @@ func (h *fakeHost) inputClose(handle int32) int32 {
 	return statusOK
 }
 
+// inputPartitionKey gives the current chunk's key: "" before the first chunk, after the last and
+// for an unpartitioned input.
+func (h *fakeHost) inputPartitionKey(handle int32, buf []byte) int32 {
+	if st, ok := h.failed("input_partition_key"); ok {
+		return st
+	}
+	h.keyCalls++
+	fh, st := h.inputHandle(handle)
+	if fh == nil {
+		return st
+	}
+	key := ""
+	if fh.chunk >= 0 && fh.chunk < len(fh.input.keys) {
+		key = fh.input.keys[fh.chunk]
+	}
+	n := copy(buf, key)
+	if h.keyCopied {
+		return int32(n)
+	}
+	return int32(len(key))
+}
+
 func (h *fakeHost) outputOpen(name string, f format) int32 {
 	if st, ok := h.failed("output_open"); ok {
 		return st
@@ -327,6 +354,33 @@ func (h *fakeHost) addArrowInput(name string, schema *arrow.Schema, chunkSize in
 		}
 	}
 	h.inputs[name] = fakeInput{format: formatArrow, chunks: chunks}
+}
+
+// fakePartition is the batches of one upstream partition, for addPartitionedInput.
+type fakePartition struct {
+	key     string
+	batches []arrow.Record
+}
+
+// addPartitionedInput makes the partitions' batches one IPC stream cut as ABI.md 4.3 says for an
+// input that reads several partitions: the schema with the first batch, each batch in a chunk of
+// its own with its partition's key, then the end-of-stream marker alone with the key "".
+func (h *fakeHost) addPartitionedInput(name string, schema *arrow.Schema, parts ...fakePartition) {
+	var recs []arrow.Record
+	var keys []string
+	for _, p := range parts {
+		for _, b := range p.batches {
+			recs = append(recs, b)
+			keys = append(keys, p.key)
+		}
+	}
+	h.addArrowInput(name, schema, abiChunks, recs...)
+	in := h.inputs[name]
+	if len(in.chunks) != len(keys)+1 {
+		h.t.Fatalf("addPartitionedInput: %d chunks for %d batches", len(in.chunks), len(keys))
+	}
+	in.keys = append(keys, "")
+	h.inputs[name] = in
 }
 
 func (h *fakeHost) addInput(name string, f format, data []byte) {

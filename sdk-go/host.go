@@ -22,6 +22,7 @@ type hostABI interface {
 	inputNext(handle int32) int64
 	inputRead(handle int32, buf []byte) int32
 	inputClose(handle int32) int32
+	inputPartitionKey(handle int32, buf []byte) int32
 
 	outputOpen(name string, f format) int32
 	outputWrite(handle int32, p []byte) int32

@@ -227,6 +227,13 @@ func (d *dispatcher) loadInput(in inputDef, k valueKind, t reflect.Type) (v refl
 		var rr array.RecordReader = rdr
 		return reflect.ValueOf(&rr).Elem(), func() { rdr.Release(); closeHandle() }, nil
 
+	case kindPartitionReader:
+		pr, err := openPartitionReader(d.h, handle, d.mem)
+		if err != nil {
+			return v, closeHandle, err
+		}
+		return reflect.ValueOf(pr), func() { pr.Release(); closeHandle() }, nil
+
 	case kindBytes:
 		data, err := d.readAll(handle, nil) // handed to the function, so not the scratch buffer
 		closeHandle()
@@ -283,6 +290,12 @@ type inputReader struct {
 	left   int64 // unread bytes of the current chunk
 	done   bool  // input_next said there are no more chunks
 	err    error
+
+	// keyed readers fetch each chunk's partition key into key as they move to the chunk, for a
+	// PartitionReader; other inputs do not pay for the call.
+	keyed  bool
+	key    string
+	keyBuf []byte
 }
 
 func (r *inputReader) Read(p []byte) (int, error) {
@@ -303,6 +316,11 @@ func (r *inputReader) Read(p []byte) (int, error) {
 			return 0, io.EOF
 		}
 		r.left = n
+		if r.keyed {
+			if r.err = r.partitionKey(); r.err != nil {
+				return 0, r.err
+			}
+		}
 		// A new chunk is about one record batch: let the GC's workers run (see writeValue).
 		runtime.Gosched()
 	}

@@ -15,15 +15,16 @@ import (
 type valueKind int
 
 const (
-	kindJSON         valueKind = iota // any other type, through encoding/json
-	kindBytes                         // []byte
-	kindRecord                        // arrow.Record: the whole table
-	kindRecordReader                  // array.RecordReader: the table batch by batch
+	kindJSON            valueKind = iota // any other type, through encoding/json
+	kindBytes                            // []byte
+	kindRecord                           // arrow.Record: the whole table
+	kindRecordReader                     // array.RecordReader: the table batch by batch
+	kindPartitionReader                  // *PartitionReader: batch by batch, with each batch's partition key
 )
 
 func (k valueKind) format() format {
 	switch k {
-	case kindRecord, kindRecordReader:
+	case kindRecord, kindRecordReader, kindPartitionReader:
 		return formatArrow
 	case kindBytes:
 		return formatBytes
@@ -37,6 +38,7 @@ var (
 	bytesType        = reflect.TypeFor[[]byte]()
 	recordType       = reflect.TypeFor[arrow.Record]()
 	recordReaderType = reflect.TypeFor[array.RecordReader]()
+	partitionRdrType = reflect.TypeFor[*PartitionReader]()
 
 	jsonMarshalerType   = reflect.TypeFor[json.Marshaler]()
 	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
@@ -61,6 +63,11 @@ func classify(t reflect.Type, dir direction) (valueKind, error) {
 		return kindRecord, nil
 	case recordReaderType:
 		return kindRecordReader, nil
+	case partitionRdrType:
+		if dir == asResult {
+			return 0, fmt.Errorf("*wasmorch.PartitionReader reads inputs only; return an arrow.Record or an array.RecordReader")
+		}
+		return kindPartitionReader, nil
 	case bytesType:
 		return kindBytes, nil
 	case contextType:
@@ -69,7 +76,11 @@ func classify(t reflect.Type, dir direction) (valueKind, error) {
 		return 0, fmt.Errorf("type error cannot travel as a value")
 	}
 	if err := checkJSONType(t, dir, map[reflect.Type]bool{}); err != nil {
-		return 0, fmt.Errorf("type %s cannot travel as JSON: %w (supported: arrow.Record, array.RecordReader, []byte, or a JSON-encodable type)", t, err)
+		supported := "arrow.Record, array.RecordReader, []byte, or a JSON-encodable type"
+		if dir == asInput {
+			supported = "arrow.Record, array.RecordReader, *wasmorch.PartitionReader, []byte, or a JSON-encodable type"
+		}
+		return 0, fmt.Errorf("type %s cannot travel as JSON: %w (supported: %s)", t, err, supported)
 	}
 	return kindJSON, nil
 }
