@@ -274,8 +274,9 @@ func (x *partitionIndex) plan(ev *store.Event) error {
 		budget.add(pKey, qKey, x.runID)
 		x.budgetChanged = true
 		if budget.entries > x.limit.entries || budget.size > x.limit.size {
-			return fmt.Errorf("planning %d partitions of %q would give run %q more planned partitions than the one transaction that ends it can finish "+
-				"(about %d, or %d bytes of keys); nothing was written: plan fewer partitions per run (for a backfill, more runs with fewer partitions each)",
+			return fmt.Errorf("planning %d partitions of %q would take run %q past %d planned partitions (or %d bytes of index entries), "+
+				"more than the one transaction that ends the run could finish; nothing was written: plan fewer partitions per run "+
+				"(for a backfill, more runs with fewer partitions each)",
 				len(p.PartitionKeys), p.AssetKey, x.runID, x.limit.entries/2, x.limit.size)
 		}
 	}
