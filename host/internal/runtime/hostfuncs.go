@@ -156,9 +156,8 @@ var hostFuncs = map[string]hostFunc{
 			s[0] = api.EncodeI32(code)
 			return
 		}
-		// Partitioned inputs arrive with the partitions issue; until then every input is
-		// unpartitioned and its key is empty.
-		s[0] = api.EncodeI32(st.copyOut(abi.FnInputPartition, mod, api.DecodeU32(s[1]), api.DecodeU32(s[2]), nil))
+		h, _ := st.inputHandle(abi.FnInputPartition, api.DecodeI32(s[0]))
+		s[0] = api.EncodeI32(st.copyOut(abi.FnInputPartition, mod, api.DecodeU32(s[1]), api.DecodeU32(s[2]), []byte(h.chunkKey)))
 	},
 	abi.FnInputClose: func(_ context.Context, st *callState, _ api.Module, s []uint64) {
 		s[0] = api.EncodeI32(st.closeHandle(s, false))
@@ -433,6 +432,11 @@ type inputHandle struct {
 	finished bool
 	chunk    []byte
 	off      int
+	// parts is set for an Arrow input of upstream partitions; key is the partition key of an
+	// input of one partition (JSON or bytes); chunkKey is the current chunk's partition key.
+	parts    *partsReader
+	key      string
+	chunkKey string
 }
 
 func (h *inputHandle) release() {
@@ -455,7 +459,18 @@ func (st *callState) inputOpen(ctx context.Context, mod api.Module, s []uint64) 
 	if !ok {
 		return st.fail(abi.ErrNotFound, "step %q has no input %q (inputs: %s)", st.step.Invocation.StepKey, name, inputNames(st.step))
 	}
-	val, err := in.Load(ctx)
+	var val iomanager.Value
+	var parts *partsReader
+	var err error
+	key := ""
+	if in.Partitions != nil {
+		val, parts, err = loadPartitions(ctx, name, in)
+		if len(in.Partitions) == 1 && in.Format == abi.FormatBytes {
+			key = in.Partitions[0].Key
+		}
+	} else {
+		val, err = in.Load(ctx)
+	}
 	if err != nil {
 		return st.failStep(FailureHost, abi.ErrIO, "load input %q: %v", name, err)
 	}
@@ -463,7 +478,7 @@ func (st *callState) inputOpen(ctx context.Context, mod api.Module, s []uint64) 
 		val.Release()
 		return st.failStep(FailureHost, abi.ErrInvalid, "input %q: stored value is %s but the step reads %s", name, val.Format, in.Format)
 	}
-	id, code := st.addHandle(&inputHandle{name: name, format: in.Format, val: val})
+	id, code := st.addHandle(&inputHandle{name: name, format: in.Format, val: val, parts: parts, key: key})
 	if code != abi.OK {
 		val.Release()
 		return code
@@ -496,7 +511,7 @@ func (st *callState) inputNext(s []uint64) int64 {
 	if code != abi.OK {
 		return int64(code)
 	}
-	h.chunk, h.off = nil, 0
+	h.chunk, h.off, h.chunkKey = nil, 0, ""
 	if h.finished {
 		return 0
 	}
@@ -505,7 +520,7 @@ func (st *callState) inputNext(s []uint64) int64 {
 		if err != nil {
 			return int64(st.failStep(FailureHost, abi.ErrIO, "read input %q: %v", h.name, err))
 		}
-		h.finished, h.chunk = true, b
+		h.finished, h.chunk, h.chunkKey = true, b, h.key
 		return int64(len(b))
 	}
 	h.buf.Reset()
@@ -516,6 +531,9 @@ func (st *callState) inputNext(s []uint64) int64 {
 	if rr.Next() {
 		if err := h.w.Write(rr.Record()); err != nil {
 			return int64(st.failStep(FailureHost, abi.ErrIO, "encode input %q: %v", h.name, err))
+		}
+		if h.parts != nil {
+			h.chunkKey = h.parts.Key()
 		}
 	} else {
 		if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {

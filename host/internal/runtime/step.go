@@ -47,6 +47,10 @@ type Input struct {
 	Format abi.Format
 	Asset  string
 	Load   func(ctx context.Context) (iomanager.Value, error)
+	// Partitions, when set, are the upstream partitions the input reads, in partition order; Load
+	// is not used then. The guest reads them as one value whose chunks carry their partition's key
+	// (input_partition_key).
+	Partitions []InputPartition
 }
 
 // Output is how a step's named output is stored. Store consumes the value completely and
