@@ -145,6 +145,8 @@ func (s *Server) handle(method string, args json.RawMessage) (json.RawMessage, e
 		}
 	case "KVGet", "KVPut", "KVDelete", "KVList":
 		result, err = s.handleKV(ctx, method, decode)
+	case "PartitionStatuses", "PartitionStatusesOf", "PartitionCounts", "DynamicPartitions", "Backfill", "Backfills":
+		result, err = s.handlePartitions(ctx, method, decode)
 	default:
 		return nil, fmt.Errorf("unknown store method %q", method)
 	}

@@ -58,6 +58,8 @@ var sentinels = map[string]error{
 	"invalid_transition": store.ErrInvalidTransition,
 	"closed":             store.ErrClosed,
 	"locked":             store.ErrLocked,
+	"backfill_not_found": store.ErrBackfillNotFound,
+	"backfill_exists":    store.ErrBackfillExists,
 }
 
 // wrapError turns an error into its wire form.
