@@ -102,6 +102,8 @@ type Instance struct {
 	closed   bool
 	// launched are the runs Launch started that have not ended, by id.
 	launched map[string]*Launched
+	// backfills are the backfills this instance is executing, by id, with how to stop them.
+	backfills map[string]context.CancelCauseFunc
 	// kv backs kv resources: the store's namespaces when it implements store.KV (Badger does),
 	// otherwise a map that lasts as long as the process.
 	kv resources.KVBackend

@@ -45,6 +45,11 @@ type LaunchRequest struct {
 	// not succeed (see Instance.Reexecute).
 	ReexecuteOf string `json:"reexecute_of,omitempty"`
 	FromFailure bool   `json:"from_failure,omitempty"`
+	// Partition, or PartitionFrom and PartitionTo, choose the partitions of an asset selection to
+	// materialize, as WithPartition and WithPartitionRange do.
+	Partition     string `json:"partition,omitempty"`
+	PartitionFrom string `json:"partition_from,omitempty"`
+	PartitionTo   string `json:"partition_to,omitempty"`
 	// Config is run config, as for WithRunConfig; Tags are added to the run's.
 	Config json.RawMessage   `json:"config,omitempty"`
 	Tags   map[string]string `json:"tags,omitempty"`
@@ -75,6 +80,12 @@ func (r LaunchRequest) check() error {
 		return fmt.Errorf("%w: set one of Job, Selection or ReexecuteOf, not %s", ErrInvalidLaunchRequest, strings.Join(set, " and "))
 	case r.FromFailure && r.ReexecuteOf == "":
 		return fmt.Errorf("%w: FromFailure applies to a re-execution; set ReexecuteOf", ErrInvalidLaunchRequest)
+	case (r.Partition != "" || r.PartitionFrom != "" || r.PartitionTo != "") && r.Selection == "":
+		return fmt.Errorf("%w: Partition, PartitionFrom and PartitionTo apply to a Selection", ErrInvalidLaunchRequest)
+	case r.Partition != "" && (r.PartitionFrom != "" || r.PartitionTo != ""):
+		return fmt.Errorf("%w: set Partition or PartitionFrom and PartitionTo, not both", ErrInvalidLaunchRequest)
+	case (r.PartitionFrom == "") != (r.PartitionTo == ""):
+		return fmt.Errorf("%w: a partition range needs both PartitionFrom and PartitionTo", ErrInvalidLaunchRequest)
 	case r.Timeout < 0:
 		return fmt.Errorf("%w: Timeout is %s; it must be positive, or 0 for the instance's run timeout", ErrInvalidLaunchRequest, r.Timeout)
 	}
@@ -101,6 +112,12 @@ func (i *Instance) run(ctx context.Context, ws *Workspace, req LaunchRequest, op
 	case req.Job != "":
 		return i.ExecuteJob(ctx, ws, req.Job, opts...)
 	}
+	switch {
+	case req.Partition != "":
+		opts = append(opts, WithPartition(req.Partition))
+	case req.PartitionFrom != "":
+		opts = append(opts, WithPartitionRange(req.PartitionFrom, req.PartitionTo))
+	}
 	return i.Materialize(ctx, ws, req.Selection, opts...)
 }
 
@@ -116,8 +133,8 @@ func (i *Instance) launchedPlan(ctx context.Context, ws *Workspace, runID string
 	}
 	var missing []string
 	for _, k := range run.StepKeys {
-		if _, ok := ws.assets[k]; !ok {
-			missing = append(missing, k)
+		if asset, _ := splitStepKey(k); ws.assets[asset] == nil {
+			missing = append(missing, asset)
 		}
 	}
 	if len(missing) > 0 {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -47,6 +48,8 @@ type materializeOptions struct {
 	// Set by Launch and the run worker: the run's id, and which half of a launch this call is.
 	runID  string
 	launch launchPhase
+	// target is the partitions to materialize (WithPartition, WithPartitionRange).
+	target partitionTarget
 }
 
 // launchPhase splits a launched run between the process that launches it and the worker that
@@ -175,7 +178,6 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 	for _, opt := range opts {
 		opt(&o)
 	}
-	var keys []string
 	var err error
 	if o.launch == launchExecute && o.plan == nil {
 		// The launcher resolved the selection; "stale:" may resolve differently by now.
@@ -183,17 +185,35 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 			return nil, err
 		}
 	}
+	now := time.Now()
+	var plan []plannedStep
 	if o.plan != nil {
-		keys = ws.graph.TopoSort(o.plan)
-	} else if keys, err = i.resolveSelection(ctx, ws, selection); err != nil {
-		return nil, err
+		if plan, err = ws.stepsOfPlan(o.plan, now); err != nil {
+			return nil, err
+		}
+	} else {
+		assets, err := i.resolveSelection(ctx, ws, selection)
+		if err != nil {
+			return nil, err
+		}
+		if plan, err = ws.planSteps(assets, o.target, now); err != nil {
+			return nil, err
+		}
 	}
-	configs, redactedConfig, err := prepareRunConfig(o.config, ws, keys)
+	var keys, assetKeys []string
+	for _, s := range plan {
+		keys = append(keys, s.key)
+		if len(assetKeys) == 0 || assetKeys[len(assetKeys)-1] != s.asset {
+			assetKeys = append(assetKeys, s.asset)
+		}
+	}
+	assetKeys = slices.Compact(ws.graph.TopoSort(assetKeys))
+	configs, redactedConfig, err := prepareRunConfig(o.config, ws, assetKeys)
 	if err != nil {
 		return nil, err
 	}
 	var grantErrs []error
-	for _, k := range keys {
+	for _, k := range assetKeys {
 		if err := ws.resources.CheckGrants(k, ws.assets[k].spec.Resources); err != nil {
 			grantErrs = append(grantErrs, err)
 		}
@@ -205,6 +225,18 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 	}
 	if len(grantErrs) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrMissingGrant, errors.Join(grantErrs...))
+	}
+	tags := o.tags
+	if o.target.set() {
+		tags = maps.Clone(tags)
+		if tags == nil {
+			tags = map[string]string{}
+		}
+		if o.target.single {
+			tags[PartitionTag] = o.target.from
+		} else {
+			tags[PartitionRangeStartTag], tags[PartitionRangeEndTag] = o.target.from, o.target.to
+		}
 	}
 	runID, err := uuid.NewV7()
 	if err != nil {
@@ -218,7 +250,7 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 		Config:      redactedConfig, // secrets from the environment are never stored in clear
 		ParentRunID: o.parentRunID,
 		RootRunID:   o.rootRunID,
-		Tags:        o.tags,
+		Tags:        tags,
 		CreatedAt:   time.Now(),
 	}
 	if err := i.storeRun(ctx, &run, o); err != nil {
@@ -227,27 +259,22 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 	if o.launch == launchCreate {
 		return &Result{RunID: run.ID, Status: store.RunNotStarted}, nil
 	}
-	r := &runner{inst: i, ws: ws, runID: run.ID, configs: configs, planned: map[string]bool{}, produced: map[string]store.Materialization{}, pinned: o.pinned}
+	r := &runner{inst: i, ws: ws, runID: run.ID, configs: configs, planned: map[string]bool{}, produced: map[string]store.Materialization{}, pinned: o.pinned, now: now}
 	for _, k := range keys {
 		r.planned[k] = true
 	}
 	r.log = newRunLog(i.store, run.ID, o.onEvent)
 	r.log.minLevel = levelRank[ws.file.Logging.Level]
-	if err := r.log.write(store.Event{Type: store.EventRunStart, Message: fmt.Sprintf("starting run of %d step(s)", len(keys)),
-		Metadata: map[string]any{"steps": len(keys)}}); err != nil {
+	start := append([]store.Event{{Type: store.EventRunStart, Message: fmt.Sprintf("starting run of %d step(s)", len(keys)),
+		Metadata: map[string]any{"steps": len(keys)}}}, plannedEvents(plan)...)
+	if err := r.log.write(start...); err != nil {
 		r.log.close()
 		return nil, fmt.Errorf("start run: %w", err)
 	}
-	steps := make([]exec.Step, 0, len(keys))
-	for _, k := range keys {
-		var deps []string
-		for _, up := range ws.graph.Upstream(k) {
-			if r.planned[up] {
-				deps = append(deps, up)
-			}
-		}
-		key := k
-		steps = append(steps, exec.Step{Key: k, Deps: deps, Run: func(ctx context.Context) error { return r.runAsset(ctx, key) }})
+	steps := make([]exec.Step, 0, len(plan))
+	for _, s := range plan {
+		s := s
+		steps = append(steps, exec.Step{Key: s.key, Deps: s.deps, Run: func(ctx context.Context) error { return r.runAsset(ctx, s) }})
 	}
 	res, err := finishRun(ctx, r.log, run.ID, steps, i.concurrency(ws))
 	if res != nil {
@@ -331,17 +358,27 @@ type runner struct {
 	planned map[string]bool
 	log     *runLog
 
-	mu       sync.Mutex
+	// now is when the run was planned: time partitions' bounds are taken at this instant.
+	now time.Time
+
+	mu sync.Mutex
+	// produced are the values this run stored, by step key.
 	produced map[string]store.Materialization
-	// pinned are upstream values to read instead of the latest (a re-execution's parent run).
+	// pinned are upstream values to read instead of the latest (a re-execution's parent run), by
+	// step key.
 	pinned map[string]store.Materialization
 }
 
 var levelNames = map[int32]string{abi.LevelDebug: store.LevelDebug, abi.LevelInfo: store.LevelInfo, abi.LevelWarn: store.LevelWarn, abi.LevelError: store.LevelError}
 
-func (r *runner) runAsset(ctx context.Context, key string) error {
-	a := r.ws.assets[key]
-	if err := r.log.write(store.Event{Type: store.EventStepStart, StepKey: key, Message: fmt.Sprintf("started asset %q (module %q)", key, a.module.Name)}); err != nil {
+func (r *runner) runAsset(ctx context.Context, ps plannedStep) error {
+	key, asset := ps.key, ps.asset
+	a := r.ws.assets[asset]
+	started := fmt.Sprintf("started asset %q (module %q)", asset, a.module.Name)
+	if ps.partition != "" {
+		started = fmt.Sprintf("started asset %q partition %q (module %q)", asset, ps.partition, a.module.Name)
+	}
+	if err := r.log.write(store.Event{Type: store.EventStepStart, StepKey: key, Message: started}); err != nil {
 		return err
 	}
 	crashpoint.Hit(crashpoint.StepStarted)
@@ -352,8 +389,9 @@ func (r *runner) runAsset(ctx context.Context, key string) error {
 	}
 	step := wruntime.Step{
 		Invocation: wruntime.Invocation{
-			Kind: "asset", Name: key, RunID: r.runID, StepKey: key, Attempt: 1,
-			Config:  r.configs[key],
+			Kind: "asset", Name: asset, RunID: r.runID, StepKey: key, Attempt: 1,
+			PartitionKey: ps.partition, PartitionWindow: partitionWindow(a.parts, ps.partition),
+			Config:  r.configs[asset],
 			Outputs: []wruntime.InvocationValue{{Name: abi.OutputResult, Format: a.spec.Output.Format}},
 		},
 		Inputs: map[string]wruntime.Input{},
@@ -365,23 +403,31 @@ func (r *runner) runAsset(ctx context.Context, key string) error {
 	}
 	for _, in := range a.spec.Ins {
 		up := r.ws.assets[in.Asset]
+		format := up.format()
+		step.Invocation.Inputs = append(step.Invocation.Inputs, wruntime.InvocationValue{Name: in.Name, Format: format.String(), Asset: in.Asset})
+		if up.parts != nil {
+			parts, err := r.upstreamPartitions(ctx, a, ps.partition, in)
+			if err != nil {
+				return fail(err)
+			}
+			step.Inputs[in.Name] = wruntime.Input{Format: format, Asset: in.Asset, Partitions: parts}
+			continue
+		}
 		loc, err := r.upstreamLocation(ctx, key, in)
 		if err != nil {
 			return fail(err)
 		}
-		format := up.format()
 		iom := r.inst.ioms[loc.IOManager]
 		if iom == nil {
 			return fail(fmt.Errorf("input %q: asset %q was stored by IO manager %q, which this instance does not have", in.Name, in.Asset, loc.IOManager))
 		}
-		step.Invocation.Inputs = append(step.Invocation.Inputs, wruntime.InvocationValue{Name: in.Name, Format: format.String(), Asset: in.Asset})
 		inCtx := iomanager.InputContext{AssetKey: in.Asset, Location: loc.Location, Format: format}
 		step.Inputs[in.Name] = wruntime.Input{Format: format, Asset: in.Asset, Load: func(ctx context.Context) (iomanager.Value, error) {
 			return iom.LoadInput(ctx, inCtx)
 		}}
 	}
 	iom := r.inst.ioms[a.ioManager]
-	outCtx := iomanager.OutputContext{AssetKey: key, RunID: r.runID, StepKey: key, Format: a.format()}
+	outCtx := iomanager.OutputContext{AssetKey: asset, PartitionKey: ps.partition, RunID: r.runID, StepKey: key, Format: a.format()}
 	decl := wruntime.Output{Format: a.format(), Schema: a.schema, Store: func(ctx context.Context, v iomanager.Value) (string, error) {
 		return iom.HandleOutput(ctx, outCtx, v)
 	}}
@@ -420,16 +466,20 @@ func (r *runner) runAsset(ctx context.Context, key string) error {
 		}
 	}
 	mat := store.Materialization{
-		AssetKey:    key,
-		Format:      out.Format.String(),
-		Location:    out.Location,
-		IOManager:   a.ioManager,
-		CodeVersion: a.codeVersion(),
-		Metadata:    md,
+		AssetKey:     asset,
+		PartitionKey: ps.partition,
+		Format:       out.Format.String(),
+		Location:     out.Location,
+		IOManager:    a.ioManager,
+		CodeVersion:  a.codeVersion(),
+		Metadata:     md,
 	}
 	matEvent := store.Event{Type: store.EventMaterialization, StepKey: key, Materialization: &mat, Message: fmt.Sprintf("materialized %q", key)}
+	if ps.partition != "" {
+		matEvent.Message = fmt.Sprintf("materialized %q partition %q", asset, ps.partition)
+	}
 	success := store.Event{Type: store.EventStepSuccess, StepKey: key, Message: fmt.Sprintf("finished in %s", res.Duration.Round(time.Millisecond)), Metadata: map[string]any{"duration_ms": md["duration_ms"]}}
-	checks := r.ws.checks[key]
+	checks := r.ws.checks[asset]
 	if len(checks) == 0 {
 		// One transaction: the materialization and the step's success are recorded together.
 		if err := r.log.write(matEvent, success); err != nil {
@@ -473,11 +523,12 @@ func (r *runner) runChecks(ctx context.Context, key string, a *assetDef, mat sto
 	var blocked error
 	for _, c := range checks {
 		iom := r.inst.ioms[mat.IOManager]
-		inCtx := iomanager.InputContext{AssetKey: key, Location: mat.Location, Format: a.format()}
+		inCtx := iomanager.InputContext{AssetKey: mat.AssetKey, PartitionKey: mat.PartitionKey, Location: mat.Location, Format: a.format()}
 		step := wruntime.Step{
 			Invocation: wruntime.Invocation{Kind: "check", Name: c.spec.Name, RunID: r.runID, StepKey: key, Attempt: 1,
-				Inputs: []wruntime.InvocationValue{{Name: "asset", Format: a.format().String(), Asset: key}}},
-			Inputs: map[string]wruntime.Input{"asset": {Format: a.format(), Asset: key, Load: func(ctx context.Context) (iomanager.Value, error) {
+				PartitionKey: mat.PartitionKey, PartitionWindow: partitionWindow(a.parts, mat.PartitionKey),
+				Inputs: []wruntime.InvocationValue{{Name: "asset", Format: a.format().String(), Asset: mat.AssetKey}}},
+			Inputs: map[string]wruntime.Input{"asset": {Format: a.format(), Asset: mat.AssetKey, Load: func(ctx context.Context) (iomanager.Value, error) {
 				return iom.LoadInput(ctx, inCtx)
 			}}},
 			Outputs: map[string]wruntime.Output{},
@@ -487,7 +538,7 @@ func (r *runner) runChecks(ctx context.Context, key string, a *assetDef, mat sto
 			Resources:         r.ws.resources,
 			DeclaredResources: c.spec.Resources,
 		}
-		eval := &store.CheckEvaluation{AssetKey: key, CheckName: c.spec.Name, Passed: true, Severity: "ERROR", Blocking: c.spec.Blocking}
+		eval := &store.CheckEvaluation{AssetKey: mat.AssetKey, CheckName: c.spec.Name, Passed: true, Severity: "ERROR", Blocking: c.spec.Blocking}
 		res, err := c.module.Run(ctx, step)
 		switch {
 		case err != nil:

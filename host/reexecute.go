@@ -41,7 +41,7 @@ func (i *Instance) Reexecute(ctx context.Context, ws *Workspace, runID string, f
 		case ev.Type == store.EventStepSuccess:
 			succeeded[ev.StepKey] = true
 		case ev.Type == store.EventMaterialization && ev.Materialization != nil:
-			produced[ev.Materialization.AssetKey] = *ev.Materialization
+			produced[ev.StepKey] = *ev.Materialization
 		}
 	}
 	var keys []string
@@ -55,8 +55,8 @@ func (i *Instance) Reexecute(ctx context.Context, ws *Workspace, runID string, f
 	}
 	var missing []string
 	for _, k := range keys {
-		if _, ok := ws.assets[k]; !ok {
-			missing = append(missing, k)
+		if asset, _ := splitStepKey(k); ws.assets[asset] == nil && !slices.Contains(missing, asset) {
+			missing = append(missing, asset)
 		}
 	}
 	if len(missing) > 0 {
@@ -105,7 +105,8 @@ func configFor(stored []byte, keys []string) []byte {
 	ops, _ := top["ops"].(map[string]any)
 	planned := map[string]bool{}
 	for _, k := range keys {
-		planned[k] = true
+		asset, _ := splitStepKey(k)
+		planned[asset] = true
 	}
 	for name := range ops {
 		if !planned[strings.ReplaceAll(name, "__", "/")] {

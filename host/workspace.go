@@ -14,6 +14,7 @@ import (
 	"github.com/wasmorch/wasmorch/host/internal/config"
 	"github.com/wasmorch/wasmorch/host/internal/graph"
 	"github.com/wasmorch/wasmorch/host/internal/manifest"
+	"github.com/wasmorch/wasmorch/host/internal/partitions"
 	"github.com/wasmorch/wasmorch/host/internal/resources"
 	wruntime "github.com/wasmorch/wasmorch/host/internal/runtime"
 	"github.com/wasmorch/wasmorch/host/internal/workspace"
@@ -55,6 +56,10 @@ type assetDef struct {
 	config *config.Schema
 	// jsonSchema validates a JSON output (output.json_schema); nil accepts any value.
 	jsonSchema *config.Schema
+	// parts is the asset's partitions definition, nil when it is not partitioned; mappings are
+	// its inputs' partition mappings by input name (nil: the default).
+	parts    *partitions.Definition
+	mappings map[string]*partitions.Mapping
 }
 
 // AssetInfo describes one asset of a workspace.
@@ -75,6 +80,8 @@ type AssetInfo struct {
 	Tags   map[string]string
 	// Schema is the declared Arrow schema, if any.
 	Schema *manifest.Schema
+	// Partitions describes the partitions definition, "" for an unpartitioned asset.
+	Partitions string
 }
 
 // LoadWorkspace reads a workspace file, loads every module it lists and builds the asset graph.
@@ -146,6 +153,9 @@ func (i *Instance) LoadWorkspace(ctx context.Context, path string) (*Workspace, 
 		if err := i.checkAsset(ws, ws.assets[key]); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if len(errs) == 0 {
+		errs = append(errs, ws.loadPartitions(i.dynamicKeys)...)
 	}
 	errs = append(errs, ws.loadOpsAndGraphs()...)
 	errs = append(errs, ws.planGraphs()...)
@@ -260,6 +270,9 @@ func (w *Workspace) Asset(key string) (AssetInfo, bool) {
 	}
 	for _, in := range a.spec.Ins {
 		info.Inputs[in.Name] = in.Asset
+	}
+	if a.parts != nil {
+		info.Partitions = a.parts.String()
 	}
 	return info, true
 }
