@@ -62,7 +62,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	asset.AddCommand(a.materializeCmd(), a.assetListCmd(), a.assetShowCmd(), a.assetChecksCmd())
 	run := &cobra.Command{Use: "run", Short: "Inspect and re-execute runs"}
 	run.AddCommand(a.runListCmd(), a.runShowCmd(), a.runReexecuteCmd())
-	root.AddCommand(asset, run, a.jobCmd(), a.initCmd(), a.runWorkerCmd())
+	root.AddCommand(asset, run, a.jobCmd(), a.partitionsCmd(), a.backfillCmd(), a.initCmd(), a.runWorkerCmd())
 	return root
 }
 

@@ -120,7 +120,7 @@ func (a *app) runAndReport(cmd *cobra.Command, f *runFlags, start func(ctx conte
 }
 
 func (a *app) materializeCmd() *cobra.Command {
-	var selection string
+	var selection, partition, partitionRange string
 	var flags runFlags
 	cmd := &cobra.Command{
 		Use:   "materialize --select SELECTION",
@@ -129,19 +129,41 @@ func (a *app) materializeCmd() *cobra.Command {
 
 Selection syntax (as in Dagster): key, prefix/key, *key (with all upstream), key* (with all
 downstream), +key / key++ (one or two levels), group:name, * (everything), and commas for unions.
-stale: selects the stale or never-materialized assets (stale:EXPR within EXPR).`,
-		Example: "  wasmorch asset materialize --select '*'\n  wasmorch asset materialize --select 'stale:'\n  wasmorch asset materialize --select 'revenue_by_region+' --config-json '{\"ops\": {\"raw_orders\": {\"config\": {\"csv\": \"...\"}}}}'",
+stale: selects the stale or never-materialized assets (stale:EXPR within EXPR).
+
+A selection with partitioned assets needs --partition KEY or --partition-range START...END (one
+run for the whole range). The key or range names partitions of the selection's partitioned root
+assets; assets downstream materialize the partitions that read them through their mappings.`,
+		Example: "  wasmorch asset materialize --select '*'\n  wasmorch asset materialize --select 'stale:'\n  wasmorch asset materialize --select 'revenue_by_region+' --config-json '{\"ops\": {\"raw_orders\": {\"config\": {\"csv\": \"...\"}}}}'\n  wasmorch asset materialize --select daily_events --partition 2026-01-15\n  wasmorch asset materialize --select 'daily_events*' --partition-range 2026-01-01...2026-01-31",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if selection == "" {
 				return fmt.Errorf("--select is required (use '*' for every asset)")
 			}
+			var popt host.MaterializeOption
+			switch {
+			case partition != "" && partitionRange != "":
+				return fmt.Errorf("give --partition or --partition-range, not both")
+			case partition != "":
+				popt = host.WithPartition(partition)
+			case partitionRange != "":
+				from, to, ok := strings.Cut(partitionRange, "...")
+				if !ok || from == "" || to == "" {
+					return fmt.Errorf("--partition-range %q is not START...END (for example 2026-01-01...2026-01-31)", partitionRange)
+				}
+				popt = host.WithPartitionRange(from, to)
+			}
 			return a.runAndReport(cmd, &flags, func(ctx context.Context, inst *host.Instance, ws *host.Workspace, opts []host.MaterializeOption) (*host.Result, error) {
+				if popt != nil {
+					opts = append(opts, popt)
+				}
 				return inst.Materialize(ctx, ws, selection, opts...)
 			})
 		},
 	}
 	cmd.Flags().StringVarP(&selection, "select", "s", "", "assets to materialize (required)")
+	cmd.Flags().StringVarP(&partition, "partition", "p", "", "the partition to materialize")
+	cmd.Flags().StringVar(&partitionRange, "partition-range", "", "the partitions START...END to materialize in one run")
 	flags.register(cmd)
 	return cmd
 }
