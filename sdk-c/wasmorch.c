@@ -738,6 +738,32 @@ static void json_object_opt(reg_item *it, wm_buf *b, const char *field, const ch
     wm_buf_append(b, json, n);
 }
 
+/* json_object_opt for a partitions definition or partition mapping (ABI.md 7.6, 7.7), which must
+ * also have a "type" among types; the host checks the rest, naming the field's path. */
+static void json_typed_opt(reg_item *it, wm_buf *b, const char *field, const char *json, const char *what, const char *const *types) {
+    if (!json) return;
+    size_t before = b->len;
+    int nproblems = it->problems;
+    json_object_opt(it, b, field, json, what);
+    if (it->problems != nproblems) return;
+    const char *v;
+    size_t vn;
+    wm_buf want = {0};
+    for (int i = 0; types[i]; i++) wm_buf_printf(&want, "%s%s", i ? (types[i + 1] ? ", " : " or ") : "", types[i]);
+    if (json_find_valid(json, strlen(json), "type", &v, &vn) != 0) {
+        problem(it, "%s has no \"type\" (want %s)", what, want.data);
+    } else {
+        bool ok = false;
+        for (int i = 0; types[i] && !ok; i++) ok = vn == strlen(types[i]) + 2 && *v == '"' && memcmp(v + 1, types[i], vn - 2) == 0;
+        if (!ok) problem(it, "%s has the type %.*s (want %s)", what, vn > 40 ? 40 : (int)vn, v, want.data);
+    }
+    wm_buf_free(&want);
+    if (it->problems != nproblems) b->len = before;
+}
+
+static const char *const partitions_types[] = {"static", "time", "dynamic", "multi", NULL};
+static const char *const mapping_types[] = {"identity", "time_window", "all", "static", "multi", NULL};
+
 static void json_names(reg_item *it, wm_buf *b, const char *field, const char *const *names, bool keys, const char *what) {
     if (!names || !names[0]) return;
     wm_buf_printf(b, ",\"%s\":[", field);
@@ -907,7 +933,11 @@ void wm_asset(wm_registry *r, const char *key, wm_fn fn, const wm_asset_opts *op
         wm_buf_puts(&b, ",\"asset\":");
         buf_json_str(&b, asset);
         if (in->format) wm_buf_printf(&b, ",\"format\":\"%s\"", format_name((int)in->format));
-        json_object_opt(&it, &b, "partition_mapping", in->partition_mapping, "partition_mapping of an input");
+        {
+            char what[96];
+            snprintf(what, sizeof what, "input \"%.40s\": partition_mapping", in->name);
+            json_typed_opt(&it, &b, "partition_mapping", in->partition_mapping, what, mapping_types);
+        }
         wm_buf_puts(&b, "}");
     }
     if (any) wm_buf_puts(&b, "]");
@@ -933,7 +963,7 @@ void wm_asset(wm_registry *r, const char *key, wm_fn fn, const wm_asset_opts *op
     }
     wm_buf_puts(&b, "}");
     json_object_opt(&it, &b, "config_schema", opts->config_schema, "config_schema");
-    json_object_opt(&it, &b, "partitions", opts->partitions, "partitions");
+    json_typed_opt(&it, &b, "partitions", opts->partitions, "partitions", partitions_types);
     json_names(&it, &b, "resources", opts->resources, false, "resources");
     if (opts->io_manager) {
         if (!valid_name(opts->io_manager)) problem(&it, "io_manager \"%s\" is not a valid IO manager key", opts->io_manager);
@@ -1457,6 +1487,10 @@ static bool schema_clone(const wm_schema *src, wm_schema *dst) {
 
 struct wm_ctx {
     const char *kind, *name, *run_id, *step_key, *partition_key, *mapping_key;
+    char *window_start, *window_end; /* the partition_window's bounds, or NULL */
+    int64_t window_start_s, window_end_s;
+    char **partition_keys; /* wm_partition_keys: the dimension keys, made on first use */
+    int npartition_keys;
     char *check_asset;  /* a check step's asset (its input "asset"), or NULL */
     void **input_names; /* char *: the inputs the invocation lists */
     int ninput_names, cap_input_names;
@@ -2213,31 +2247,48 @@ int wm_reader_next(wm_reader *r, const wm_batch **out) {
     }
 }
 
+/* input_partition_key returns the key's full length (ABI.md 4.3), so a key longer than the buffer
+ * is read again into one that fits. A key that exactly fills the buffer is read again too, into a
+ * larger one: a host that returned the bytes it copied instead would otherwise cut a long key
+ * short without a sign. */
 const char *wm_reader_partition_key(wm_reader *r, size_t *len) {
     if (len) *len = 0;
     if (!r) return NULL;
     char small[128];
-    int32_t n = wm__input_partition_key(r->handle, small, sizeof small);
-    if (n < 0) {
-        char *t = host_error_text("input_partition_key", n);
-        wm_error(r->ctx, "input \"%s\": %s", r->name, t ? t : "input_partition_key failed");
-        free(t);
-        return NULL;
-    }
-    char *key = malloc((size_t)n + 1);
-    if (!key) {
-        wm_error(r->ctx, "input \"%s\": out of memory reading a partition key", r->name);
-        return NULL;
-    }
-    if ((size_t)n <= sizeof small) {
-        memcpy(key, small, (size_t)n);
-    } else {
-        int32_t m = wm__input_partition_key(r->handle, key, (uint32_t)n);
-        if (m != n) {
+    char *buf = small, *key = NULL;
+    size_t cap = sizeof small;
+    int32_t n;
+    for (;;) {
+        n = wm__input_partition_key(r->handle, buf, (uint32_t)cap);
+        if (n < 0) {
+            char *t = host_error_text("input_partition_key", n);
+            wm_error(r->ctx, "input \"%s\": %s", r->name, t ? t : "input_partition_key failed");
+            free(t);
             free(key);
-            wm_error(r->ctx, "input \"%s\": input_partition_key returned %d bytes, then %d", r->name, (int)n, (int)m);
             return NULL;
         }
+        if ((size_t)n < cap) break;
+        if (cap >= (1u << 20)) {
+            free(key);
+            wm_error(r->ctx, "input \"%s\": input_partition_key gave a key of %d bytes or more", r->name, (int)n);
+            return NULL;
+        }
+        cap = (size_t)n + 1 > cap * 2 ? (size_t)n + 1 : cap * 2;
+        char *grown = realloc(key, cap);
+        if (!grown) {
+            free(key);
+            wm_error(r->ctx, "input \"%s\": out of memory reading a partition key", r->name);
+            return NULL;
+        }
+        buf = key = grown;
+    }
+    if (!key) {
+        key = malloc((size_t)n + 1);
+        if (!key) {
+            wm_error(r->ctx, "input \"%s\": out of memory reading a partition key", r->name);
+            return NULL;
+        }
+        memcpy(key, small, (size_t)n);
     }
     key[n] = 0;
     free(r->partition_key);
@@ -3271,6 +3322,51 @@ const char *wm_name(wm_ctx *ctx) { return ctx ? ctx->name : ""; }
 const char *wm_run_id(wm_ctx *ctx) { return ctx ? ctx->run_id : ""; }
 const char *wm_step_key(wm_ctx *ctx) { return ctx ? ctx->step_key : ""; }
 const char *wm_partition_key(wm_ctx *ctx) { return ctx ? ctx->partition_key : ""; }
+
+int wm_partition_keys(wm_ctx *ctx, const char *const **keys) {
+    static const char *const none[] = {NULL};
+    if (keys) *keys = none;
+    if (!ctx || !ctx->partition_key || !*ctx->partition_key) return 0;
+    if (!ctx->partition_keys) {
+        int n = 1;
+        for (const char *p = ctx->partition_key; *p; p++) n += *p == '|';
+        size_t len = strlen(ctx->partition_key);
+        /* One allocation: the pointers (and a NULL), then a copy of the key cut at each '|'. */
+        char **arr = malloc((size_t)(n + 1) * sizeof *arr + len + 1);
+        if (!arr) {
+            hard_error(ctx, "wm_partition_keys: out of memory");
+            return -1;
+        }
+        char *text = (char *)(arr + n + 1);
+        memcpy(text, ctx->partition_key, len + 1);
+        int i = 0;
+        arr[i++] = text;
+        for (char *p = text; *p; p++)
+            if (*p == '|') {
+                *p = 0;
+                arr[i++] = p + 1;
+            }
+        arr[n] = NULL;
+        ctx->partition_keys = arr;
+        ctx->npartition_keys = n;
+    }
+    if (keys) *keys = (const char *const *)ctx->partition_keys;
+    return ctx->npartition_keys;
+}
+
+bool wm_partition_window(wm_ctx *ctx, const char **start, const char **end) {
+    bool ok = ctx && ctx->window_start && ctx->window_end;
+    if (start) *start = ok ? ctx->window_start : "";
+    if (end) *end = ok ? ctx->window_end : "";
+    return ok;
+}
+
+bool wm_partition_window_unix(wm_ctx *ctx, int64_t *start, int64_t *end) {
+    bool ok = ctx && ctx->window_start && ctx->window_end;
+    if (start) *start = ok ? ctx->window_start_s : 0;
+    if (end) *end = ok ? ctx->window_end_s : 0;
+    return ok;
+}
 int wm_attempt(wm_ctx *ctx) { return ctx ? ctx->attempt : 0; }
 const char *wm_mapping_key(wm_ctx *ctx) { return ctx && ctx->mapping_key ? ctx->mapping_key : ""; }
 const char *wm_check_asset(wm_ctx *ctx) { return ctx && ctx->check_asset ? ctx->check_asset : ""; }
@@ -3501,10 +3597,95 @@ static void ctx_cleanup(wm_ctx *ctx) {
     free((void *)ctx->step_key);
     free((void *)ctx->partition_key);
     free((void *)ctx->mapping_key);
+    free(ctx->window_start);
+    free(ctx->window_end);
+    free(ctx->partition_keys);
     free(ctx->check_asset);
     for (int i = 0; i < ctx->ninput_names; i++) free(ctx->input_names[i]);
     free(ctx->input_names);
     free(ctx->config);
+}
+
+/* Parses an RFC 3339 time, "2026-01-15T00:00:00+01:00" or "...Z" with optional fractional
+ * seconds (which are dropped), into seconds since the Unix epoch. */
+static bool parse_rfc3339(const char *s, int64_t *out) {
+    int v[6];
+    static const char seps[] = "--T::";
+    static const int widths[] = {4, 2, 2, 2, 2, 2};
+    const char *p = s;
+    for (int f = 0; f < 6; f++) {
+        v[f] = 0;
+        for (int k = 0; k < widths[f]; k++, p++) {
+            if (*p < '0' || *p > '9') return false;
+            v[f] = v[f] * 10 + (*p - '0');
+        }
+        if (f < 5 && *p++ != seps[f]) return false;
+    }
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9') return false;
+        while (*p >= '0' && *p <= '9') p++;
+    }
+    int offset = 0;
+    if (*p == 'Z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p++ == '-' ? -1 : 1, h = 0, m = 0;
+        for (int k = 0; k < 2; k++, p++) {
+            if (*p < '0' || *p > '9') return false;
+            h = h * 10 + (*p - '0');
+        }
+        if (*p++ != ':') return false;
+        for (int k = 0; k < 2; k++, p++) {
+            if (*p < '0' || *p > '9') return false;
+            m = m * 10 + (*p - '0');
+        }
+        if (h > 23 || m > 59) return false;
+        offset = sign * (h * 3600 + m * 60);
+    } else {
+        return false;
+    }
+    if (*p) return false;
+    int y = v[0], mo = v[1], d = v[2];
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) || v[3] > 23 || v[4] > 59 || v[5] > 59) return false;
+    /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+    int64_t yy = y - (mo <= 2);
+    int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+    int64_t yoe = yy - era * 400;
+    int64_t doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = era * 146097 + doe - 719468;
+    *out = days * 86400 + v[3] * 3600 + v[4] * 60 + v[5] - offset;
+    return true;
+}
+
+/* Reads the invocation's partition_window into ctx: nothing for null or an absent field, else
+ * {"start": RFC 3339, "end": RFC 3339} with end after start. Returns false when it is malformed,
+ * with the message in *why, or when out of memory (*why NULL). */
+static bool inv_window(wm_ctx *ctx, const char *inv, size_t len, const char **why) {
+    const char *v;
+    size_t vn;
+    *why = NULL;
+    if (json_find_valid(inv, len, "partition_window", &v, &vn) != 0 || *v == 'n') return true;
+    *why = "must be null or {\"start\": RFC 3339, \"end\": RFC 3339}";
+    if (*v != '{') return false;
+    bool bad = false;
+    ctx->window_start = inv_string(v, vn, "start", &bad);
+    ctx->window_end = inv_string(v, vn, "end", &bad);
+    if (!ctx->window_start || !ctx->window_end) {
+        *why = NULL;
+        return false;
+    }
+    if (!bad && parse_rfc3339(ctx->window_start, &ctx->window_start_s) && parse_rfc3339(ctx->window_end, &ctx->window_end_s)) {
+        if (ctx->window_end_s > ctx->window_start_s) return true;
+        *why = "ends at or before its start";
+    }
+    free(ctx->window_start);
+    free(ctx->window_end);
+    ctx->window_start = ctx->window_end = NULL;
+    return false;
 }
 
 /* Reads the invocation's inputs ([{"name", "format", "asset"}...]) into ctx: their names, and a
@@ -3575,6 +3756,15 @@ static int32_t run_step(wm_registry *r) {
     ctx.partition_key = inv_string(inv, len, "partition_key", &bad);
     ctx.mapping_key = inv_string(inv, len, "mapping_key", &bad);
     bool inputs_ok = inv_inputs(&ctx, inv, len);
+    const char *window_why = NULL;
+    bool window_ok = inv_window(&ctx, inv, len, &window_why);
+    char *window_text = NULL;
+    if (!window_ok && window_why) {
+        const char *wv = "";
+        size_t wn = 0;
+        json_find_valid(inv, len, "partition_window", &wv, &wn);
+        window_text = xstrndup(wv, wn > 120 ? 120 : wn);
+    }
     ctx.attempt = 1;
     const char *v;
     size_t vn;
@@ -3596,6 +3786,13 @@ static int32_t run_step(wm_registry *r) {
     }
     if (!inputs_ok) {
         wm_error(NULL, "wasmorch: the invocation's inputs must be a list of objects with string names (or out of memory)");
+        goto done;
+    }
+    if (!window_ok) {
+        if (window_why)
+            wm_error(NULL, "wasmorch: the invocation's partition_window %s, got %s", window_why, window_text ? window_text : "");
+        else
+            wm_error(NULL, "wasmorch: out of memory reading the invocation");
         goto done;
     }
     enum def_kind kind = DEF_ASSET;
@@ -3653,6 +3850,7 @@ static int32_t run_step(wm_registry *r) {
         status = rc == WM_RETRY ? WM_RETRY : WM_FAIL;
     }
 done:
+    free(window_text);
     ctx_cleanup(&ctx);
     return status;
 }

@@ -285,8 +285,13 @@ typedef struct wm_input {
     const char *asset;
     wm_format format;
     bool optional;
-    /** Assets only: how the input's partitions follow from the step's partition, as JSON
-     *  (ABI.md 7.7), such as "{\"type\": \"all\"}". NULL: the host's default. */
+    /** Assets only: how the input's partitions follow from the step's partition, a JSON object
+     *  (ABI.md 7.7) whose "type" is identity, time_window, all, static or multi, such as
+     *  "{\"type\": \"all\"}" or "{\"type\": \"time_window\", \"start_offset\": -1, \"end_offset\": -1}".
+     *  NULL: the host's default (identity between equal definitions, all when either side is
+     *  unpartitioned, time_window between time definitions). An Arrow input that reads several
+     *  upstream partitions arrives as one stream in partition order (see
+     *  wm_reader_partition_key); a JSON input, as one object of partition key to value. */
     const char *partition_mapping;
 } wm_input;
 
@@ -316,7 +321,10 @@ typedef struct wm_asset_opts {
     wm_format format;        /**< the output's format; 0 means arrow */
     const wm_schema *schema; /**< the declared Arrow schema of the output; the host checks it */
     const char *config_schema; /**< JSON Schema (an object) of the run config */
-    const char *partitions;    /**< partitions definition JSON (ABI.md 7.6) */
+    /** Partitions definition, a JSON object (ABI.md 7.6) whose "type" is static, time, dynamic or
+     *  multi, such as "{\"type\": \"time\", \"schedule\": \"daily\", \"start\": \"2026-01-01\"}". The
+     *  SDK checks the type; the host checks the rest when it loads the module. */
+    const char *partitions;
     const char *const *resources; /**< resource keys, NULL-terminated */
     const char *io_manager;
     const char *code_version;
@@ -486,6 +494,30 @@ const char *wm_mapping_key(wm_ctx *ctx);   /**< a mapped op step's dynamic mappi
 const char *wm_check_asset(wm_ctx *ctx);   /**< the asset key a check step evaluates, or "" */
 
 /**
+ * The dimension keys of the step's partition key, split on '|' (ABI.md 7.6): for "2026-01-15|us"
+ * it returns 2, with (*keys)[0] "2026-01-15" and (*keys)[1] "us". A one-dimensional key gives 1,
+ * and a step that is not partitioned 0. *keys (if keys is non-NULL) receives a NULL-terminated
+ * array of NUL-terminated strings that live until the step ends. Returns -1, with an error
+ * recorded, when out of memory.
+ */
+int wm_partition_keys(wm_ctx *ctx, const char *const **keys);
+
+/**
+ * The time window [start, end) of the step's partition (the invocation's partition_window), as
+ * RFC 3339 strings in the partitions' time zone, such as "2026-01-15T00:00:00+01:00" and
+ * "2026-01-16T00:00:00+01:00". Returns true with *start and *end set (valid until the step ends)
+ * for a time partition, or a multi-dimensional one with a time dimension; otherwise returns false
+ * and sets both to "".
+ */
+bool wm_partition_window(wm_ctx *ctx, const char **start, const char **end);
+
+/**
+ * The same window in seconds since the Unix epoch, to compare with WM_TIMESTAMP columns (scaled
+ * to their unit); false, with both 0, when the step has no window.
+ */
+bool wm_partition_window_unix(wm_ctx *ctx, int64_t *start, int64_t *end);
+
+/**
  * True when the step has an input called name: the invocation lists it. An op's optional input
  * that nothing feeds is not listed, so test for it before opening it.
  */
@@ -582,10 +614,18 @@ const wm_schema *wm_reader_schema(const wm_reader *r);
 int wm_reader_next(wm_reader *r, const wm_batch **out);
 
 /**
- * The partition key of the chunk the last batch came from, for an input that reads several
- * upstream partitions (a partition mapping, ABI.md 4.3); "" for an unpartitioned input. The
- * string is valid until the next call; *len (if non-NULL) receives its length. Returns NULL, with
- * an error recorded, when the host refuses.
+ * The partition key of the upstream partition the last batch came from (ABI.md 4.3): an input
+ * that reads several partitions (a partition mapping) arrives as one stream in partition order,
+ * each chunk holding batches of one partition. An input of one partition gives that partition's
+ * key, and an unpartitioned input "". Call it after wm_reader_next returned 1. The string is
+ * valid until the next call; *len (if non-NULL) receives its length. Returns NULL, with an error
+ * recorded, when the host refuses.
+ *
+ *     while ((rc = wm_reader_next(in, &batch)) > 0) {
+ *         const char *hour = wm_reader_partition_key(in, NULL);
+ *         if (!hour) return WM_FAIL;
+ *         ...
+ *     }
  */
 const char *wm_reader_partition_key(wm_reader *r, size_t *len);
 

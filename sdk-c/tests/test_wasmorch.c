@@ -95,6 +95,7 @@ static struct {
     size_t response_len;
     int response_short;     /* response_read returns this many bytes fewer than asked (once) */
     wm_buf request;         /* the last resource_call's request */
+    bool key_copied;        /* input_partition_key returns the bytes it copied, not the key's length */
 } H;
 
 static void host_reset(void) {
@@ -222,7 +223,7 @@ int32_t wm__input_partition_key(int32_t h, void *buf, uint32_t len) {
     char key[300];
     int n = snprintf(key, sizeof key, "%s%d", in->partition_prefix, fh->chunk);
     memcpy(buf, key, (size_t)n < len ? (size_t)n : len);
-    return n;
+    return H.key_copied && (uint32_t)n > len ? (int32_t)len : n;
 }
 int32_t wm__input_close(int32_t h) {
     fake_handle *fh = get_handle(h, 1);
@@ -648,6 +649,23 @@ static int a_mapped(wm_ctx *ctx) {
     return rc;
 }
 
+/* Writes its partition window and keys: "START|END|S|E|n|K0,K1,..." (n: wm_partition_keys). */
+static int a_window(wm_ctx *ctx) {
+    const char *start, *end;
+    int64_t s, e;
+    bool ok = wm_partition_window(ctx, &start, &end);
+    CHECK(wm_partition_window_unix(ctx, &s, &e) == ok);
+    const char *const *keys;
+    int n = wm_partition_keys(ctx, &keys);
+    CHECK(n == wm_partition_keys(ctx, NULL) && keys[n < 0 ? 0 : n] == NULL);
+    wm_buf b = {0};
+    wm_buf_printf(&b, "%s|%s|%lld|%lld|%d|", start, end, (long long)s, (long long)e, n);
+    for (int i = 0; i < n; i++) wm_buf_printf(&b, "%s%s", i ? "," : "", keys[i]);
+    int rc = wm_output_write_bytes(ctx, "result", WM_BYTES, b.data, b.len);
+    wm_buf_free(&b);
+    return rc;
+}
+
 /* Writes one value of the dynamic output chunk per mapping key. */
 static int a_fan(wm_ctx *ctx) {
     static const char *keys[] = {"eu_1", "us", "bad key"};
@@ -880,6 +898,14 @@ void wasmorch_register(wm_registry *r) {
         wm_asset(r, "mapped", a_mapped,
                  &(wm_asset_opts){.inputs = (const wm_input[]){{.name = "in", .asset = "daily", .partition_mapping = "{\"type\": \"all\"}"}, {0}},
                                   .retry_policy = "{\"max_retries\": 3, \"backoff\": \"exponential\"}"});
+        wm_asset(r, "window", a_window,
+                 &(wm_asset_opts){.format = WM_BYTES,
+                                  .partitions = "{\"type\": \"time\", \"schedule\": \"daily\", \"start\": \"2026-01-01\", \"timezone\": \"Europe/Paris\"}",
+                                  .inputs = (const wm_input[]){{.name = "hours", .asset = "hourly",
+                                                                .partition_mapping = "{\"type\": \"time_window\", \"start_offset\": -1, \"end_offset\": 0}"},
+                                                               {.name = "regions", .format = WM_JSON,
+                                                                .partition_mapping = "{\"type\": \"static\", \"map\": {\"2026-01-01\": [\"us\", \"eu\"]}}"},
+                                                               {0}}});
         wm_op(r, "fan", a_fan,
               &(wm_op_opts){.outputs = (const wm_output[]){{.name = "chunk", .format = WM_BYTES, .dynamic = true}, {0}},
                             .retry_policy = "{\"max_retries\": 1}"});
@@ -923,6 +949,14 @@ void wasmorch_register(wm_registry *r) {
         wm_asset(r, "json_schema", a_silent, &(wm_asset_opts){.format = WM_JSON, .schema = &dup_schema});
         wm_asset(r, "bad_input", a_silent, &(wm_asset_opts){.ins = (const char *[]){"orders/raw-data", NULL}});
         wm_asset(r, "nofn", NULL, NULL);
+        wm_asset(r, "bad_parts", a_silent, &(wm_asset_opts){.partitions = "{\"type\": \"daily\", \"start\": \"2026-01-01\"}"});
+        wm_asset(r, "untyped_parts", a_silent, &(wm_asset_opts){.partitions = "{\"keys\": [\"us\"]}"});
+        wm_asset(r, "list_parts", a_silent, &(wm_asset_opts){.partitions = "[\"us\"]"});
+        wm_asset(r, "bad_mapping", a_silent,
+                 &(wm_asset_opts){.inputs = (const wm_input[]){{.name = "a", .partition_mapping = "{\"type\": 1}"},
+                                                               {.name = "b", .partition_mapping = "{\"type\": \"weekly\"}"},
+                                                               {.name = "c", .partition_mapping = "{\"type\": \"all\""},
+                                                               {0}}});
         wm_op(r, "op-name", a_silent, NULL);
         wm_op(r, "op", a_silent, &(wm_op_opts){.outputs = (const wm_output[]){{.name = "x"}, {.name = "x"}, {0}}});
         wm_op(r, "op2", a_silent,
@@ -1080,6 +1114,13 @@ static void test_manifest(void) {
                       "\"nullable\":false},{\"name\":\"revenue\",\"type\":\"float64\",\"nullable\":false}]}},"
                       "\"partitions\":{\"type\": \"static\", \"keys\": [\"us\", \"eu\"]},\"io_manager\":\"fs\",\"code_version\":\"v1\"}"));
     CHECK(contains(m, "\"resources\":[\"warehouse\"]"));
+    CHECKF(contains(m, "{\"key\":\"window\",\"ins\":[{\"name\":\"hours\",\"asset\":\"hourly\","
+                       "\"partition_mapping\":{\"type\": \"time_window\", \"start_offset\": -1, \"end_offset\": 0}},"
+                       "{\"name\":\"regions\",\"asset\":\"regions\",\"format\":\"json\","
+                       "\"partition_mapping\":{\"type\": \"static\", \"map\": {\"2026-01-01\": [\"us\", \"eu\"]}}}],"
+                       "\"output\":{\"format\":\"bytes\"},"
+                       "\"partitions\":{\"type\": \"time\", \"schedule\": \"daily\", \"start\": \"2026-01-01\", \"timezone\": \"Europe/Paris\"}}"),
+           "%s", m);
     CHECK(contains(m, "{\"key\":\"mapped\",\"ins\":[{\"name\":\"in\",\"asset\":\"daily\",\"partition_mapping\":{\"type\": \"all\"}}],"
                       "\"output\":{\"format\":\"arrow\"},\"retry_policy\":{\"max_retries\": 3, \"backoff\": \"exponential\"}}"));
     CHECK(contains(m, "{\"name\":\"fan\",\"outs\":[{\"name\":\"chunk\",\"format\":\"bytes\",\"optional\":false,\"dynamic\":true}],"
@@ -1137,6 +1178,12 @@ static void test_manifest(void) {
     CHECK(contains(e, "asset \"json_schema\": schema: column \"a\": unknown type 99"));
     CHECK(contains(e, "asset \"bad_input\": ins[0]: the last component \"raw-data\""));
     CHECK(contains(e, "asset \"nofn\": the function is NULL"));
+    CHECKF(contains(e, "asset \"bad_parts\": partitions has the type \"daily\" (want static, time, dynamic or multi)"), "%s", e);
+    CHECK(contains(e, "asset \"untyped_parts\": partitions has no \"type\" (want static, time, dynamic or multi)"));
+    CHECK(contains(e, "asset \"list_parts\": partitions must be a JSON object"));
+    CHECK(contains(e, "asset \"bad_mapping\": input \"a\": partition_mapping has the type 1 (want identity, time_window, all, static or multi)"));
+    CHECK(contains(e, "asset \"bad_mapping\": input \"b\": partition_mapping has the type \"weekly\" (want identity, time_window, all, static or multi)"));
+    CHECK(contains(e, "asset \"bad_mapping\": input \"c\": partition_mapping is not valid JSON"));
     CHECK(contains(e, "op \"op-name\": invalid op name"));
     CHECK(contains(e, "op \"op\": output name \"x\" is declared twice"));
     CHECK(contains(e, "op \"op2\": input \"i\": partition_mapping applies to asset inputs only"));
@@ -1150,7 +1197,7 @@ static void test_manifest(void) {
     CHECK(contains(e, "check \"nofn\" on asset \"checked\": resources[0]: \"no-such key\" is not a valid resource key"));
     CHECK(contains(e, "check \"(null)\" on asset \"(null)\": invalid check name"));
     CHECK(H.manifest.len == 0);
-    CHECKF(H.nlogs == 21 && H.log_levels[0] == WM_ERROR, "%d logs", H.nlogs);
+    CHECKF(H.nlogs == 27 && H.log_levels[0] == WM_ERROR, "%d logs", H.nlogs);
 
     host_reset();
     reg_mode = 2;
@@ -1856,6 +1903,22 @@ static void test_dispatch(void) {
     CHECK(run("{\"kind\":\"asset\",\"name\":\"mapped\"}") == 0);
     o = host_output("result");
     CHECK(o && o->data.len == 199 + 4 && memcmp(o->data.data + 199, "1:5;", 4) == 0);
+    /* A host that returns the bytes it copied: long keys, and one that fills the first buffer
+     * exactly (127 bytes of prefix and the chunk number), still arrive whole. */
+    static char exact_prefix[128];
+    memset(exact_prefix, 'e', sizeof exact_prefix - 1);
+    const char *prefixes[] = {(const char *)long_prefix, exact_prefix};
+    for (int i = 0; i < 2; i++) {
+        host_reset();
+        host_input("in", WM_ARROW, go_types_stream, sizeof go_types_stream, -1);
+        H.inputs[0].partition_prefix = prefixes[i];
+        H.key_copied = true;
+        CHECK(run("{\"kind\":\"asset\",\"name\":\"mapped\"}") == 0);
+        o = host_output("result");
+        size_t plen = strlen(prefixes[i]);
+        CHECKF(o && o->data.len == plen + 4 && memcmp(o->data.data, prefixes[i], plen) == 0 && memcmp(o->data.data + plen, "1:5;", 4) == 0,
+               "prefix %d: %s", i, o ? o->data.data : H.error.data);
+    }
     host_reset();
     CHECK(run("{\"kind\":\"op\",\"name\":\"fan\",\"mapping_key\":\"m1\"}") == 1);
     CHECK(host_output("chunk[eu_1]") && strcmp(host_output("chunk[eu_1]")->data.data, "eu_1") == 0 && host_output("chunk[us]"));
@@ -2145,6 +2208,86 @@ static void test_fan_out(void) {
     CHECK(run("{\"kind\":\"op\",\"name\":\"mapped_op\",\"inputs\":[{\"name\":\"n\"}]}") == 1 && contains(H.error.data, "input \"n\" is not an integer"));
 }
 
+static void test_partitions(void) {
+    /* RFC 3339 times as the host writes them, and what is refused. */
+    static const struct {
+        const char *s;
+        bool ok;
+        int64_t want;
+    } times[] = {
+        {"1970-01-01T00:00:00Z", true, 0},
+        {"2026-01-15T00:00:00Z", true, 1768435200},
+        {"2026-01-15T00:00:00+01:00", true, 1768431600},
+        {"2026-01-14T19:00:00-05:00", true, 1768435200},
+        {"2026-03-29T00:00:00.999999999+01:00", true, 1774738800},
+        {"2024-02-29T23:59:59Z", true, 1709251199},
+        {"1969-12-31T23:59:59Z", true, -1},
+        {"2026-02-29T00:00:00Z", false, 0},
+        {"2026-01-15", false, 0},
+        {"2026-01-15T00:00:00", false, 0},
+        {"2026-01-15 00:00:00Z", false, 0},
+        {"2026-13-01T00:00:00Z", false, 0},
+        {"2026-01-15T24:00:00Z", false, 0},
+        {"2026-01-15T00:00:00+1:00", false, 0},
+        {"2026-01-15T00:00:00.Z", false, 0},
+        {"2026-01-15T00:00:00Zx", false, 0},
+        {"", false, 0},
+    };
+    for (size_t i = 0; i < sizeof times / sizeof *times; i++) {
+        int64_t got = 0;
+        bool ok = parse_rfc3339(times[i].s, &got);
+        CHECKF(ok == times[i].ok && (!ok || got == times[i].want), "%s: ok %d, %lld", times[i].s, ok, (long long)got);
+    }
+
+    /* The window and keys of a step of a multi-dimensional definition with a time dimension: a
+     * 23-hour day in Paris. */
+    host_reset();
+    CHECK(run("{\"kind\":\"asset\",\"name\":\"window\",\"partition_key\":\"2026-03-29|us|web\","
+              "\"partition_window\":{\"start\":\"2026-03-29T00:00:00+01:00\",\"end\":\"2026-03-30T00:00:00+02:00\"}}") == 0);
+    fake_output *o = host_output("result");
+    CHECKF(o && strcmp(o->data.data, "2026-03-29T00:00:00+01:00|2026-03-30T00:00:00+02:00|1774738800|1774821600|3|2026-03-29,us,web") == 0,
+           "%s", o ? o->data.data : H.error.data);
+
+    /* No window: null, absent, and an unpartitioned step. */
+    static const char *none[] = {
+        "{\"kind\":\"asset\",\"name\":\"window\",\"partition_key\":\"us\",\"partition_window\":null}",
+        "{\"kind\":\"asset\",\"name\":\"window\",\"partition_key\":\"us\"}",
+        "{\"kind\":\"asset\",\"name\":\"window\",\"partition_key\":\"\"}",
+    };
+    static const char *none_want[] = {"||0|0|1|us", "||0|0|1|us", "||0|0|0|"};
+    for (int i = 0; i < 3; i++) {
+        host_reset();
+        CHECK(run(none[i]) == 0);
+        o = host_output("result");
+        CHECKF(o && strcmp(o->data.data, none_want[i]) == 0, "%d: %s", i, o ? o->data.data : H.error.data);
+    }
+
+    /* A malformed window fails the step before the function runs. */
+    static const struct {
+        const char *window, *err;
+    } bad[] = {
+        {"\"2026-01-15\"", "wasmorch: the invocation's partition_window must be null or {\"start\": RFC 3339, \"end\": RFC 3339}, got \"2026-01-15\""},
+        {"{\"start\":\"2026-01-15\",\"end\":\"2026-01-16\"}", "partition_window must be null or {\"start\": RFC 3339, \"end\": RFC 3339}, got {\"start\""},
+        {"{\"start\":\"2026-01-15T00:00:00Z\"}", "partition_window must be null or"},
+        {"{\"start\":1,\"end\":\"2026-01-16T00:00:00Z\"}", "partition_window must be null or"},
+        {"{\"start\":\"2026-01-16T00:00:00Z\",\"end\":\"2026-01-16T01:00:00+01:00\"}",
+         "wasmorch: the invocation's partition_window ends at or before its start, got {\"start\":\"2026-01-16T00:00:00Z\""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        host_reset();
+        char inv[512];
+        snprintf(inv, sizeof inv, "{\"kind\":\"asset\",\"name\":\"window\",\"partition_window\":%s}", bad[i].window);
+        CHECKF(run(inv) == 1 && contains(H.error.data, bad[i].err) && !host_output("result"), "%zu: %s", i, H.error.data);
+    }
+
+    /* Outside a step and with a NULL context: nothing, and no crash. */
+    const char *s = "x", *e = "y";
+    const char *const *keys = NULL;
+    CHECK(!wm_partition_window(NULL, &s, &e) && strcmp(s, "") == 0 && strcmp(e, "") == 0);
+    CHECK(wm_partition_keys(NULL, &keys) == 0 && keys && keys[0] == NULL);
+    CHECK(!wm_partition_window(NULL, NULL, NULL) && !wm_partition_window_unix(NULL, NULL, NULL));
+}
+
 int main(void) {
     H.write_budget = -1;
     test_json();
@@ -2160,6 +2303,7 @@ int main(void) {
     test_retries();
     test_resources();
     test_fan_out();
+    test_partitions();
     test_malformed_fuzz();
     host_reset();
     printf("%d passed, %d failed\n", passed, failed);
