@@ -42,14 +42,24 @@ func encodePartitionStatus(state store.PartitionState, runID string, eventID int
 
 // decodePartitionStatus decodes the p/ value v of partition (stored under key k, for messages).
 func decodePartitionStatus(k []byte, partition string, v []byte) (store.PartitionStatus, error) {
+	var run string
+	return decodePartitionStatusRun(k, partition, v, &run)
+}
+
+// decodePartitionStatusRun is decodePartitionStatus reusing *lastRun as the run id when it is
+// the same, and setting it otherwise.
+func decodePartitionStatusRun(k []byte, partition string, v []byte, lastRun *string) (store.PartitionStatus, error) {
 	if len(v) <= statusLen {
 		return store.PartitionStatus{}, fmt.Errorf("decode partition status at key %q: %d bytes, want more than %d", k, len(v), statusLen)
+	}
+	if run := v[statusLen:]; string(run) != *lastRun {
+		*lastRun = string(run)
 	}
 	st := store.PartitionStatus{
 		Key:     partition,
 		EventID: int64(binary.BigEndian.Uint64(v[1:])),
 		Time:    decodeTime(v[1+idLen:]),
-		RunID:   string(v[statusLen:]),
+		RunID:   *lastRun,
 	}
 	switch v[0] {
 	case 'M':
@@ -370,19 +380,32 @@ func (s *Store) PartitionStatuses(ctx context.Context, assetKey, afterKey string
 	}
 	defer s.closeMu.RUnlock()
 
-	statuses := []store.PartitionStatus{}
-	if limit > 0 {
-		statuses = make([]store.PartitionStatus, 0, min(limit, 4096))
-	}
+	var statuses []store.PartitionStatus
 	err := s.db.View(func(txn *badger.Txn) error {
+		// The counts say how many statuses there are: size the slice once. They are only a
+		// hint here (PartitionCounts reports a corrupt record), bounded so that a corrupt one
+		// cannot ask for a huge allocation.
+		n := 0
+		if c, err := readCounts(txn, assetKey); err == nil {
+			n = int(min(c.materialized+c.failed+c.inProgress, 1<<20))
+		}
+		if limit > 0 {
+			n = min(n, limit)
+		}
+		statuses = make([]store.PartitionStatus, 0, n)
+
 		prefix := partitionPrefix(assetKey)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: prefetchSize(limit)})
+		// Values are small and kept in the LSM tree: reading them in place beats prefetching,
+		// which copies each one.
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
 		// The smallest key after afterKey is afterKey followed by a NUL.
 		start := append(append([]byte(nil), prefix...), afterKey...)
 		if afterKey != "" {
 			start = append(start, sep)
 		}
+		// Most partitions share their run with a neighbour: reuse the run id string.
+		var lastRun string
 		for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
 			if len(statuses)%ctxCheckEvery == ctxCheckEvery-1 {
 				if err := ctx.Err(); err != nil {
@@ -394,7 +417,7 @@ func (s *Store) PartitionStatuses(ctx context.Context, assetKey, afterKey string
 			var st store.PartitionStatus
 			err := item.Value(func(v []byte) error {
 				var err error
-				st, err = decodePartitionStatus(k, string(k[len(prefix):]), v)
+				st, err = decodePartitionStatusRun(k, string(k[len(prefix):]), v, &lastRun)
 				return err
 			})
 			if err != nil {
