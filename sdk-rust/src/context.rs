@@ -4,10 +4,13 @@ use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
 
+use crate::arrow::ipc::StreamWriter;
+use crate::arrow::Table;
 use crate::error::{Error, Result};
-use crate::host::{HostApi, Level, RESERVED_METADATA};
+use crate::host::{Format, HostApi, Level, RESERVED_METADATA};
 use crate::json::{self, JsonValue};
-use crate::value::Json;
+use crate::partitions::{split_partition_key, PartitionWindow};
+use crate::value::{FromInput, InputStream, Json, PartitionedBatches};
 
 /// The step an asset, op or check function runs in: its identity, run config, logging,
 /// metadata and resources.
@@ -35,20 +38,35 @@ pub struct Context {
     run_id: String,
     step_key: String,
     partition_key: String,
+    partition_window: Option<PartitionWindow>,
+    partition_dimensions: Vec<String>,
     mapping_key: String,
     attempt: u32,
     config_json: String,
     config: JsonValue,
+    /// The names of the step's inputs, in order.
+    inputs: Vec<String>,
     sink: Sink,
 }
 
 enum Sink {
     Host(Rc<dyn HostApi>),
-    Test(RefCell<Recorded>, Vec<(String, TestResource)>),
+    Test(
+        RefCell<Recorded>,
+        Vec<(String, TestResource)>,
+        Vec<TestInput>,
+    ),
 }
 
 /// A test context's stand-in for a resource.
 type TestResource = Box<dyn Fn(&JsonValue) -> Result<JsonValue>>;
+
+/// A test context's input: its name, format and chunks with their partition keys.
+struct TestInput {
+    name: String,
+    format: Format,
+    chunks: Vec<(String, Vec<u8>)>,
+}
 
 #[derive(Default)]
 struct Recorded {
@@ -71,9 +89,14 @@ pub(crate) struct StepInfo {
     pub name: String,
     /// The asset a check step checks (its input `asset`), or "".
     pub checked_asset: String,
+    /// The names of the invocation's inputs.
+    pub inputs: Vec<String>,
     pub run_id: String,
     pub step_key: String,
     pub partition_key: String,
+    pub partition_window: Option<PartitionWindow>,
+    /// The dimension names of the asset's multi partitions, or empty.
+    pub partition_dimensions: Vec<String>,
     pub mapping_key: String,
     pub attempt: u32,
     pub config: JsonValue,
@@ -94,9 +117,12 @@ impl Context {
             run_id: info.run_id,
             step_key: info.step_key,
             partition_key: info.partition_key,
+            partition_window: info.partition_window,
+            partition_dimensions: info.partition_dimensions,
             mapping_key: info.mapping_key,
             attempt: info.attempt,
             config: info.config,
+            inputs: info.inputs,
             sink: Sink::Host(host),
         }
     }
@@ -104,7 +130,9 @@ impl Context {
     /// A context for native tests. Its config is `{}`, its run ID `test-run`, its attempt 1,
     /// and its asset key and partition key are empty; the `with_*` methods change them. Logs and
     /// metadata are kept for [`logs`](Context::logs) and [`metadata`](Context::metadata), and
-    /// it has no resources until [`with_resource`](Context::with_resource) gives one.
+    /// it has no resources until [`with_resource`](Context::with_resource) gives one, and no
+    /// inputs until [`with_input_table`](Context::with_input_table) and its siblings give
+    /// some.
     pub fn for_test() -> Self {
         Context {
             kind: "asset".to_string(),
@@ -113,11 +141,14 @@ impl Context {
             run_id: "test-run".to_string(),
             step_key: String::new(),
             partition_key: String::new(),
+            partition_window: None,
+            partition_dimensions: Vec::new(),
             mapping_key: String::new(),
             attempt: 1,
             config_json: "{}".to_string(),
             config: JsonValue::Object(Vec::new()),
-            sink: Sink::Test(RefCell::new(Recorded::default()), Vec::new()),
+            inputs: Vec::new(),
+            sink: Sink::Test(RefCell::new(Recorded::default()), Vec::new(), Vec::new()),
         }
     }
 
@@ -146,7 +177,7 @@ impl Context {
     where
         F: Fn(&JsonValue) -> Result<JsonValue> + 'static,
     {
-        if let Sink::Test(_, resources) = &mut self.sink {
+        if let Sink::Test(_, resources, _) = &mut self.sink {
             resources.retain(|(k, _)| k != key);
             resources.push((key.to_string(), Box::new(respond)));
         }
@@ -169,6 +200,94 @@ impl Context {
     pub fn with_partition_key(mut self, key: &str) -> Self {
         self.partition_key = key.to_string();
         self
+    }
+
+    /// Sets the time window of a test context's partition.
+    pub fn with_partition_window(mut self, start: &str, end: &str) -> Self {
+        self.partition_window = Some(PartitionWindow::new(start, end));
+        self
+    }
+
+    /// Sets the dimension names of a test context's multi-dimensional partitions, which
+    /// [`partition_dimension`](Context::partition_dimension) looks keys up by. In a step, the
+    /// SDK takes them from the asset's [`Partitions`](crate::Partitions).
+    pub fn with_partition_dimensions(mut self, names: &[&str]) -> Self {
+        self.partition_dimensions = names.iter().map(|n| n.to_string()).collect();
+        self
+    }
+
+    /// Gives a test context an input, as the host would send it; a later input of the same
+    /// name replaces an earlier one.
+    fn with_test_input(
+        mut self,
+        name: &str,
+        format: Format,
+        chunks: Vec<(String, Vec<u8>)>,
+    ) -> Self {
+        if let Sink::Test(_, _, inputs) = &mut self.sink {
+            inputs.retain(|i| i.name != name);
+            inputs.push(TestInput {
+                name: name.to_string(),
+                format,
+                chunks,
+            });
+        }
+        self.inputs.retain(|n| n != name);
+        self.inputs.push(name.to_string());
+        self
+    }
+
+    /// Gives a test context the Arrow input `name`, from an unpartitioned upstream asset, for
+    /// [`input`](Context::input) and [`input_batches`](Context::input_batches).
+    ///
+    /// # Panics
+    ///
+    /// If the table cannot be encoded as Arrow IPC: a test's own mistake.
+    pub fn with_input_table(self, name: &str, table: Table) -> Self {
+        self.with_input_partitions(name, vec![("", table)])
+    }
+
+    /// Gives a test context the Arrow input `name` as the host sends an input that reads
+    /// several upstream partitions: one stream, each partition's batches in the order given,
+    /// every batch tagged with its partition's key.
+    ///
+    /// ```
+    /// use wasmorch::prelude::*;
+    /// # let schema = Schema::new(vec![Field::new("n", DataType::Int64, true)]);
+    /// # let table = |v: Vec<i64>| Table::from_batch(RecordBatch::try_new(schema.clone(), vec![Array::from(Int64Array::from(v))]).unwrap());
+    /// let ctx = Context::for_test().with_input_partitions("hourly", vec![
+    ///     ("2026-01-01-00:00", table(vec![1, 2])),
+    ///     ("2026-01-01-01:00", table(vec![3])),
+    /// ]);
+    /// let keys: Vec<String> = ctx.input_batches("hourly").unwrap()
+    ///     .map(|item| item.map(|(key, _)| key))
+    ///     .collect::<Result<_>>().unwrap();
+    /// assert_eq!(keys, vec!["2026-01-01-00:00", "2026-01-01-01:00"]);
+    /// assert_eq!(ctx.input::<Table>("hourly").unwrap().num_rows(), 3);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the tables' schemas differ or cannot be encoded: a test's own mistake.
+    pub fn with_input_partitions(self, name: &str, partitions: Vec<(&str, Table)>) -> Self {
+        let chunks = arrow_chunks(&partitions)
+            .unwrap_or_else(|e| panic!("Context::with_input_partitions(\"{}\"): {}", name, e));
+        self.with_test_input(name, Format::Arrow, chunks)
+    }
+
+    /// Gives a test context the JSON input `name`. An input that reads several upstream
+    /// partitions is a JSON object with one member per partition key.
+    pub fn with_input_json(self, name: &str, json: &str) -> Self {
+        self.with_test_input(
+            name,
+            Format::Json,
+            vec![(String::new(), json.as_bytes().to_vec())],
+        )
+    }
+
+    /// Gives a test context the bytes input `name`.
+    pub fn with_input_bytes(self, name: &str, bytes: Vec<u8>) -> Self {
+        self.with_test_input(name, Format::Bytes, vec![(String::new(), bytes)])
     }
 
     /// Sets the dynamic mapping key of a test context.
@@ -231,9 +350,145 @@ impl Context {
         &self.step_key
     }
 
-    /// The partition being materialized, or "" when the asset is not partitioned.
+    /// The partition being materialized, or "" when the asset is not partitioned. A key of
+    /// multi-dimensional partitions joins the dimension keys with `|`, in dimension order:
+    /// `2026-01-15|us|web`.
     pub fn partition_key(&self) -> &str {
         &self.partition_key
+    }
+
+    /// The time window `[start, end)` of the partition being materialized, as RFC 3339
+    /// timestamps, when its definition is time-based (for multi partitions, when one dimension
+    /// is); `None` otherwise.
+    ///
+    /// ```
+    /// use wasmorch::Context;
+    /// let ctx = Context::for_test()
+    ///     .with_partition_key("2026-03-08")
+    ///     .with_partition_window("2026-03-08T00:00:00-05:00", "2026-03-09T00:00:00-04:00");
+    /// let w = ctx.partition_window().unwrap();
+    /// assert_eq!((w.start.as_str(), w.end.as_str()), ("2026-03-08T00:00:00-05:00", "2026-03-09T00:00:00-04:00"));
+    /// assert!(Context::for_test().partition_window().is_none());
+    /// ```
+    pub fn partition_window(&self) -> Option<&PartitionWindow> {
+        self.partition_window.as_ref()
+    }
+
+    /// The dimension keys of the partition key, in dimension order: the key split at `|`.
+    /// Empty when the step is not partitioned; one key for one-dimensional partitions.
+    pub fn partition_dimension_keys(&self) -> Vec<&str> {
+        split_partition_key(&self.partition_key)
+    }
+
+    /// The key of the dimension `name` of a multi-dimensional partition key, or `None` when the
+    /// asset's partitions have no such dimension.
+    ///
+    /// ```
+    /// use wasmorch::Context;
+    /// let ctx = Context::for_test()
+    ///     .with_partition_key("2026-01-15|us|web")
+    ///     .with_partition_dimensions(&["date", "region", "channel"]);
+    /// assert_eq!(ctx.partition_dimension("region"), Some("us"));
+    /// assert_eq!(ctx.partition_dimension_keys(), vec!["2026-01-15", "us", "web"]);
+    /// assert_eq!(ctx.partition_dimension("customer"), None);
+    /// ```
+    pub fn partition_dimension(&self, name: &str) -> Option<&str> {
+        let keys = self.partition_dimension_keys();
+        if keys.len() != self.partition_dimensions.len() {
+            return None;
+        }
+        self.partition_dimensions
+            .iter()
+            .position(|d| d == name)
+            .map(|i| keys[i])
+    }
+
+    /// The names of the step's inputs, as the invocation lists them: parameters and inputs
+    /// read through the context alike.
+    pub fn input_names(&self) -> Vec<&str> {
+        self.inputs.iter().map(String::as_str).collect()
+    }
+
+    /// Reads the input `name` as any [`FromInput`] type: `ctx.input::<Table>("orders")`,
+    /// `ctx.input::<JsonValue>("settings")`. Meant for inputs declared with
+    /// [`AssetDef::context_input`](crate::AssetDef::context_input), which the function reads
+    /// itself; each call reads the input from its beginning. An input that reads several
+    /// upstream partitions is one value: a table of every partition's batches, or a JSON
+    /// object with a member per partition key.
+    ///
+    /// The error names the input: it is missing, the host sends another format than `T`
+    /// takes, or its data does not decode.
+    pub fn input<T: FromInput>(&self, name: &str) -> Result<T> {
+        // Named as the dispatcher names a parameter input: `asset "x": input "y"`.
+        let what = || {
+            if self.name.is_empty() {
+                format!("input \"{}\"", name)
+            } else {
+                format!("{} \"{}\": input \"{}\"", self.kind, self.name, name)
+            }
+        };
+        let reader = "the type it is read as";
+        let stream = match &self.sink {
+            Sink::Host(h) => crate::run::open_input(h, name, T::FORMAT, T::OPTIONAL, reader)
+                .map_err(|e| e.context(what()))?,
+            Sink::Test(_, _, inputs) => match inputs.iter().find(|i| i.name == name) {
+                Some(i) if i.format != T::FORMAT => {
+                    return Err(Error::msg(format!(
+                        "the test context has it as {}, but {} takes {}",
+                        i.format,
+                        reader,
+                        T::FORMAT
+                    ))
+                    .context(what()))
+                }
+                Some(i) => Some(InputStream::from_chunks(i.chunks.clone())),
+                None if T::OPTIONAL => None,
+                None => {
+                    let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+                    return Err(Error::msg(format!(
+                        "the test context has no such input (it has: {}); give one with \
+                         Context::with_input_table, with_input_partitions, with_input_json or \
+                         with_input_bytes",
+                        if names.is_empty() {
+                            "none".to_string()
+                        } else {
+                            names.join(", ")
+                        }
+                    ))
+                    .context(what()));
+                }
+            },
+        };
+        match stream {
+            Some(s) => T::from_input(s),
+            None => T::from_absent(),
+        }
+        .map_err(|e| e.context(what()))
+    }
+
+    /// Reads the Arrow input `name` one record batch at a time, each batch with the key of the
+    /// upstream partition it comes from ("" for an unpartitioned upstream asset):
+    /// [`input`](Context::input)`::<PartitionedBatches>(name)`.
+    ///
+    /// ```
+    /// use wasmorch::prelude::*;
+    /// /// Rows per upstream partition, read batch by batch.
+    /// fn rows_by_partition(ctx: &mut Context) -> Result<JsonValue> {
+    ///     let mut rows = Object::new();
+    ///     for item in ctx.input_batches("events")? {
+    ///         let (key, batch) = item?;
+    ///         rows = rows.int(&key, batch.num_rows() as i64);
+    ///     }
+    ///     JsonValue::parse(&rows.finish())
+    /// }
+    /// # let schema = Schema::new(vec![Field::new("n", DataType::Int64, true)]);
+    /// # let table = |v: Vec<i64>| Table::from_batch(RecordBatch::try_new(schema.clone(), vec![Array::from(Int64Array::from(v))]).unwrap());
+    /// let mut ctx = Context::for_test()
+    ///     .with_input_partitions("events", vec![("us", table(vec![1, 2])), ("eu", table(vec![3]))]);
+    /// assert_eq!(rows_by_partition(&mut ctx).unwrap().to_string(), r#"{"us":2,"eu":1}"#);
+    /// ```
+    pub fn input_batches(&self, name: &str) -> Result<PartitionedBatches> {
+        self.input(name)
     }
 
     /// The dynamic mapping key of a mapped op's step (ABI.md section 7.2), or "".
@@ -265,7 +520,7 @@ impl Context {
             Sink::Host(h) => {
                 h.log(level, message);
             }
-            Sink::Test(r, _) => r.borrow_mut().logs.push(LogEntry {
+            Sink::Test(r, ..) => r.borrow_mut().logs.push(LogEntry {
                 level,
                 message: message.to_string(),
             }),
@@ -322,7 +577,7 @@ impl Context {
                 let h: &dyn HostApi = &**h;
                 h.check("metadata_add", h.metadata_add(json))?;
             }
-            Sink::Test(r, _) => {
+            Sink::Test(r, ..) => {
                 let mut r = r.borrow_mut();
                 for (k, v) in members {
                     r.metadata.retain(|(old, _)| *old != k);
@@ -387,7 +642,7 @@ impl Context {
                 JsonValue::parse_bytes(&buf)
                     .map_err(|e| e.context(format!("resource \"{}\": the response", key)))
             }
-            Sink::Test(_, resources) => match resources.iter().find(|(k, _)| k == key) {
+            Sink::Test(_, resources, _) => match resources.iter().find(|(k, _)| k == key) {
                 Some((_, respond)) => respond(&parsed),
                 None => {
                     let keys: Vec<&str> = resources.iter().map(|(k, _)| k.as_str()).collect();
@@ -410,7 +665,7 @@ impl Context {
     /// the host, whose logs went to the host.
     pub fn logs(&self) -> Vec<LogEntry> {
         match &self.sink {
-            Sink::Test(r, _) => r.borrow().logs.clone(),
+            Sink::Test(r, ..) => r.borrow().logs.clone(),
             Sink::Host(_) => Vec::new(),
         }
     }
@@ -419,7 +674,7 @@ impl Context {
     /// an empty object for a context running in the host.
     pub fn metadata(&self) -> JsonValue {
         match &self.sink {
-            Sink::Test(r, _) => JsonValue::Object(r.borrow().metadata.clone()),
+            Sink::Test(r, ..) => JsonValue::Object(r.borrow().metadata.clone()),
             Sink::Host(_) => JsonValue::Object(Vec::new()),
         }
     }
@@ -434,11 +689,51 @@ impl fmt::Debug for Context {
             .field("run_id", &self.run_id)
             .field("step_key", &self.step_key)
             .field("partition_key", &self.partition_key)
+            .field("partition_window", &self.partition_window)
             .field("mapping_key", &self.mapping_key)
             .field("attempt", &self.attempt)
             .field("config", &self.config_json)
             .finish()
     }
+}
+
+/// The chunks the host sends for an input of several partitions: the schema with the first
+/// batch, then one batch a chunk, each with its partition's key, then the end-of-stream marker
+/// under "".
+fn arrow_chunks(partitions: &[(&str, Table)]) -> Result<Vec<(String, Vec<u8>)>> {
+    let schema = match partitions.first() {
+        Some((_, t)) => t.schema().clone(),
+        None => {
+            return Err(Error::msg(
+                "no partitions are given; give at least one table",
+            ))
+        }
+    };
+    let mut w = StreamWriter::try_new(Vec::new(), &schema)?;
+    let mut cuts: Vec<(String, usize)> = Vec::new();
+    for (key, table) in partitions {
+        if table.schema() != &schema {
+            return Err(Error::msg(format!(
+                "partition \"{}\" has the schema {}, but the first has {}",
+                key,
+                table.schema(),
+                schema
+            )));
+        }
+        for batch in table.batches() {
+            w.write(batch)?;
+            cuts.push((key.to_string(), w.get_ref().len()));
+        }
+    }
+    let bytes = w.finish()?;
+    let mut chunks = Vec::new();
+    let mut prev = 0;
+    for (key, cut) in cuts {
+        chunks.push((key, bytes[prev..cut].to_vec()));
+        prev = cut;
+    }
+    chunks.push((String::new(), bytes[prev..].to_vec()));
+    Ok(chunks)
 }
 
 #[cfg(test)]
@@ -509,5 +804,109 @@ mod tests {
     #[should_panic(expected = "Context::with_config_json")]
     fn invalid_test_config_panics() {
         let _ = Context::for_test().with_config_json("{nope");
+    }
+
+    fn n_table(values: &[i64]) -> Table {
+        use crate::arrow::{Array, DataType, Field, Int64Array, RecordBatch, Schema};
+        let schema = Schema::new(vec![Field::new("n", DataType::Int64, true)]);
+        let batch =
+            RecordBatch::try_new(schema, vec![Array::from(Int64Array::from(values.to_vec()))])
+                .unwrap();
+        Table::from_batch(batch)
+    }
+
+    #[test]
+    fn test_partitions_and_inputs() {
+        let ctx = Context::for_test()
+            .with_asset_key("daily")
+            .with_partition_key("2026-01-15|us")
+            .with_partition_window("2026-01-15T00:00:00Z", "2026-01-16T00:00:00Z")
+            .with_partition_dimensions(&["date", "region"])
+            .with_input_json("settings", r#"{"2026-01-14": 1, "2026-01-15": 2}"#)
+            .with_input_bytes("blob", b"raw".to_vec())
+            .with_input_table("plain", n_table(&[1]))
+            .with_input_partitions(
+                "hourly",
+                vec![
+                    ("h0", n_table(&[1, 2])),
+                    ("h1", n_table(&[])),
+                    ("h2", n_table(&[3])),
+                ],
+            );
+        assert_eq!(
+            ctx.partition_window(),
+            Some(&PartitionWindow::new(
+                "2026-01-15T00:00:00Z",
+                "2026-01-16T00:00:00Z"
+            ))
+        );
+        assert_eq!(ctx.partition_dimension("date"), Some("2026-01-15"));
+        assert_eq!(ctx.partition_dimension("region"), Some("us"));
+        assert_eq!(ctx.partition_dimension("nope"), None);
+        assert_eq!(
+            ctx.input_names(),
+            vec!["settings", "blob", "plain", "hourly"]
+        );
+
+        let keyed: Vec<(String, usize)> = ctx
+            .input_batches("hourly")
+            .unwrap()
+            .map(|item| item.map(|(k, b)| (k, b.num_rows())))
+            .collect::<Result<_>>()
+            .unwrap();
+        let want = [("h0", 2), ("h1", 0), ("h2", 1)];
+        let want: Vec<(String, usize)> = want.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+        assert_eq!(keyed, want);
+        // Each read starts again from the beginning, and a table holds every partition.
+        assert_eq!(ctx.input::<Table>("hourly").unwrap().num_rows(), 3);
+        let plain: Vec<String> = ctx
+            .input_batches("plain")
+            .unwrap()
+            .map(|item| item.map(|(k, _)| k))
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(plain, vec![""]);
+        let settings: JsonValue = ctx.input("settings").unwrap();
+        assert_eq!(settings.get_i64("2026-01-15"), Some(2));
+        assert_eq!(ctx.input::<crate::Bytes>("blob").unwrap().0, b"raw");
+        assert_eq!(ctx.input::<Option<crate::Bytes>>("absent").unwrap(), None);
+
+        assert_eq!(
+            ctx.input::<Table>("settings").unwrap_err().message(),
+            "asset \"daily\": input \"settings\": the test context has it as json, but the type it is read as takes arrow"
+        );
+        assert_eq!(
+            ctx.input_batches("absent").unwrap_err().message(),
+            "asset \"daily\": input \"absent\": the test context has no such input (it has: settings, blob, plain, hourly); give one with Context::with_input_table, with_input_partitions, with_input_json or with_input_bytes"
+        );
+        assert_eq!(
+            Context::for_test().input::<Table>("x").unwrap_err().message(),
+            "input \"x\": the test context has no such input (it has: none); give one with Context::with_input_table, with_input_partitions, with_input_json or with_input_bytes"
+        );
+        // An unpartitioned test step: no window, no dimension keys.
+        let plain = Context::for_test();
+        assert!(plain.partition_window().is_none());
+        assert!(plain.partition_dimension_keys().is_empty());
+        assert_eq!(plain.partition_dimension("date"), None);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "Context::with_input_partitions(\"x\"): partition \"b\" has the schema"
+    )]
+    fn test_partitions_of_different_schemas_panic() {
+        use crate::arrow::{Array, DataType, Field, RecordBatch, Schema, StringArray};
+        let other = Schema::new(vec![Field::new("s", DataType::Utf8, true)]);
+        let batch = RecordBatch::try_new(
+            other,
+            vec![Array::from(
+                vec![Some("a")].into_iter().collect::<StringArray>(),
+            )],
+        )
+        .unwrap();
+        let _ = Context::for_test().with_input_partitions(
+            "x",
+            vec![("a", n_table(&[1])), ("b", Table::from_batch(batch))],
+        );
     }
 }

@@ -180,6 +180,7 @@ pub(crate) trait HostApi {
     fn input_next(&self, handle: i32) -> i64;
     fn input_read(&self, handle: i32, buf: &mut [u8]) -> i32;
     fn input_close(&self, handle: i32) -> i32;
+    fn input_partition_key(&self, handle: i32, buf: &mut [u8]) -> i32;
     fn output_open(&self, name: &str, format: Format) -> i32;
     fn output_write(&self, handle: i32, data: &[u8]) -> i32;
     fn output_close(&self, handle: i32) -> i32;
@@ -216,6 +217,33 @@ impl dyn HostApi + '_ {
             code: code as i32,
             message: self.last_error(),
         }
+    }
+
+    /// The partition key of the input's current chunk (ABI.md section 4.3): "" for an
+    /// unpartitioned input. Keys are short, so one call usually does; a longer key is read
+    /// again into a buffer of its full length.
+    pub(crate) fn chunk_partition_key(&self, handle: i32) -> Result<String, HostError> {
+        let mut buf = [0u8; 128];
+        let n = self.check(
+            "input_partition_key",
+            self.input_partition_key(handle, &mut buf),
+        )? as usize;
+        let key = if n <= buf.len() {
+            buf[..n].to_vec()
+        } else {
+            let mut long = vec![0u8; n];
+            let m = self.check(
+                "input_partition_key",
+                self.input_partition_key(handle, &mut long),
+            )? as usize;
+            long.truncate(m.min(n));
+            long
+        };
+        String::from_utf8(key).map_err(|_| HostError {
+            call: "input_partition_key",
+            code: ERR_INVALID,
+            message: "the partition key is not valid UTF-8".to_string(),
+        })
     }
 
     /// Turns a status into `Ok(status)` or the call's [`HostError`].
@@ -260,7 +288,6 @@ mod wasm {
         #[link_name = "input_close"]
         fn wm_input_close(handle: i32) -> i32;
         #[link_name = "input_partition_key"]
-        #[allow(dead_code)]
         fn wm_input_partition_key(handle: i32, buf: *mut u8, len: usize) -> i32;
         #[link_name = "output_open"]
         fn wm_output_open(name: *const u8, len: usize, format: i32) -> i32;
@@ -332,6 +359,10 @@ mod wasm {
         fn input_close(&self, handle: i32) -> i32 {
             // SAFETY: (ABI); integers only.
             unsafe { wm_input_close(handle) }
+        }
+        fn input_partition_key(&self, handle: i32, buf: &mut [u8]) -> i32 {
+            // SAFETY: (ABI); `buf` is exclusively borrowed for the call.
+            unsafe { wm_input_partition_key(handle, buf.as_mut_ptr(), buf.len()) }
         }
         fn output_open(&self, name: &str, format: Format) -> i32 {
             // SAFETY: (ABI); `name` is borrowed for the call.

@@ -40,6 +40,9 @@
 //! which return a [`CheckResult`]; [`op`] registers ops, whose outputs may be optional or
 //! [`Dynamic`] (fan-out); [`graph`](fn@graph) wires ops into a graph and [`job`] names a
 //! graph or an asset selection to run; [`RetryPolicy`] says when a failed step runs again;
+//! [`Partitions`] splits an asset into partitions, [`PartitionMapping`] says which upstream
+//! partitions an input reads, and [`PartitionedBatches`] reads them batch by batch with their
+//! keys;
 //! [`arrow`] has the table types and the IPC codec; [`json`] reads and writes JSON.
 //!
 //! ## Errors and panics
@@ -63,6 +66,7 @@ mod graph;
 mod host;
 pub mod json;
 mod manifest;
+mod partitions;
 mod registry;
 mod retry;
 mod run;
@@ -74,6 +78,9 @@ pub use error::{Error, Result, ResultExt};
 pub use graph::{graph, job, node, GraphDef, JobDef, NodeDef};
 pub use host::{Format, HostError, Level, ABI_VERSION};
 pub use json::JsonValue;
+pub use partitions::{
+    split_partition_key, PartitionMapping, PartitionWindow, Partitions, MULTI_KEY_SEPARATOR,
+};
 pub use registry::{
     asset, check, op, AssetDef, CheckDef, CheckInputs, Definition, Handler, Inputs, Module, OpDef,
     OpOutput, OpOutputs,
@@ -81,6 +88,7 @@ pub use registry::{
 pub use retry::{Backoff, Jitter, RetryPolicy};
 pub use value::{
     BatchReader, Bytes, Dynamic, FromInput, InputStream, IntoOutput, Json, OutputStream,
+    PartitionedBatches,
 };
 
 /// Everything an asset module usually needs: `use wasmorch::prelude::*;`.
@@ -93,7 +101,8 @@ pub mod prelude {
     pub use crate::json::{JsonValue, Object};
     pub use crate::{
         asset, bail, check, ensure, format_err, graph, job, node, op, Backoff, BatchReader, Bytes,
-        CheckResult, Context, Dynamic, Error, Jitter, Json, Level, Module, Result, ResultExt,
+        CheckResult, Context, Dynamic, Error, Format, Jitter, Json, Level, Module,
+        PartitionMapping, PartitionWindow, PartitionedBatches, Partitions, Result, ResultExt,
         RetryPolicy, Severity,
     };
 }

@@ -47,12 +47,16 @@ pub(crate) fn schema_json(schema: &Schema) -> String {
 fn asset_json(a: &AssetDef) -> String {
     let mut o = Object::new().string("key", &a.key);
     if !a.ins.is_empty() {
-        let ins = a.ins.iter().zip(&a.in_formats).map(|(i, f)| {
-            Object::new()
+        let ins = a.input_formats().into_iter().map(|(i, f)| {
+            let o = Object::new()
                 .string("name", &i.name)
                 .string("asset", &i.asset)
-                .string("format", f.name())
-                .finish()
+                .string("format", f.name());
+            match &i.mapping {
+                Some(m) => o.raw("partition_mapping", &m.to_json()),
+                None => o,
+            }
+            .finish()
         });
         o = o.raw("ins", &array(ins));
     }
@@ -75,6 +79,9 @@ fn asset_json(a: &AssetDef) -> String {
     o = o.raw("output", &output.finish());
     if let Some(c) = &a.config_schema {
         o = o.raw("config_schema", &compact(c));
+    }
+    if let Some(p) = &a.partitions {
+        o = o.raw("partitions", &p.to_json());
     }
     if !a.resources.is_empty() {
         o = o.raw("resources", &string_array(&a.resources));
@@ -473,6 +480,89 @@ mod tests {
             r#""config_schema":{"type":"object"},"resources":["vars"]},"#,
             r#"{"name":"warns","asset":"checked"}]}"#,
         );
+        let got = m.manifest_json().unwrap();
+        assert_eq!(got, want);
+        crate::json::JsonValue::parse(&got).unwrap();
+    }
+
+    fn by_partition(_: &mut Context, _days: PartitionedBatches) -> Result<Table> {
+        unimplemented!()
+    }
+
+    #[test]
+    fn partitions_and_mappings_match_abi_sections_7_6_and_7_7() {
+        let date = || Partitions::daily("2026-01-01").end("2026-02-01");
+        let mut m = Module::new();
+        m.add(
+            asset("hourly_events", |_: &mut Context| -> Result<Table> {
+                unimplemented!()
+            })
+            .partitions(
+                Partitions::hourly("2026-01-01")
+                    .end("2026-02-01")
+                    .timezone("UTC"),
+            )
+            .group("events"),
+        )
+        .add(
+            asset("daily", by_partition)
+                .context_input("prev", "customers", Format::Json)
+                .input("hourly", "hourly_events")
+                .partition_mapping("prev", PartitionMapping::time_window_offsets(-1, -1))
+                .partition_mapping("hourly", PartitionMapping::time_window())
+                .partitions(date())
+                .config_schema(r#"{"type": "object"}"#)
+                .resources(&["r"]),
+        )
+        .add(
+            asset("sales", |_: &mut Context| -> Result<Table> {
+                unimplemented!()
+            })
+            .partitions(Partitions::multi(vec![
+                ("date", date()),
+                ("region", Partitions::static_keys(&["us", "eu", "apac"])),
+                ("channel", Partitions::static_keys(&["web", "store"])),
+            ])),
+        )
+        .add(
+            asset("by_region", by_partition)
+                .input_mapped(
+                    "sales",
+                    "sales",
+                    PartitionMapping::multi(vec![("channel", PartitionMapping::all())]),
+                )
+                .partitions(Partitions::multi(vec![
+                    ("date", date()),
+                    ("region", Partitions::static_keys(&["us", "eu", "apac"])),
+                ])),
+        )
+        .add(
+            asset("customers", |_: &mut Context| -> Result<Json> {
+                unimplemented!()
+            })
+            .partitions(Partitions::dynamic("customers")),
+        );
+        let want = concat!(
+            r#"{"abi_version":1,"sdk":{"name":"wasmorch-rust","version":"0.1.0"},"assets":["#,
+            r#"{"key":"hourly_events","group":"events","output":{"format":"arrow"},"#,
+            r#""partitions":{"type":"time","schedule":"hourly","start":"2026-01-01","end":"2026-02-01","timezone":"UTC"}},"#,
+            r#"{"key":"daily","ins":["#,
+            r#"{"name":"prev","asset":"customers","format":"json","partition_mapping":{"type":"time_window","start_offset":-1,"end_offset":-1}},"#,
+            r#"{"name":"hourly","asset":"hourly_events","format":"arrow","partition_mapping":{"type":"time_window"}}],"#,
+            r#""output":{"format":"arrow"},"config_schema":{"type":"object"},"#,
+            r#""partitions":{"type":"time","schedule":"daily","start":"2026-01-01","end":"2026-02-01"},"resources":["r"]},"#,
+            r#"{"key":"sales","output":{"format":"arrow"},"partitions":{"type":"multi","dimensions":["#,
+            r#"{"name":"date","partitions":{"type":"time","schedule":"daily","start":"2026-01-01","end":"2026-02-01"}},"#,
+            r#"{"name":"region","partitions":{"type":"static","keys":["us","eu","apac"]}},"#,
+            r#"{"name":"channel","partitions":{"type":"static","keys":["web","store"]}}]}},"#,
+            r#"{"key":"by_region","ins":[{"name":"sales","asset":"sales","format":"arrow","#,
+            r#""partition_mapping":{"type":"multi","dimensions":{"channel":{"type":"all"}}}}],"#,
+            r#""output":{"format":"arrow"},"partitions":{"type":"multi","dimensions":["#,
+            r#"{"name":"date","partitions":{"type":"time","schedule":"daily","start":"2026-01-01","end":"2026-02-01"}},"#,
+            r#"{"name":"region","partitions":{"type":"static","keys":["us","eu","apac"]}}]}},"#,
+            r#"{"key":"customers","output":{"format":"json"},"partitions":{"type":"dynamic","name":"customers"}}]}"#,
+        );
+        assert_eq!(m.problems(), Vec::<String>::new());
         let got = m.manifest_json().unwrap();
         assert_eq!(got, want);
         crate::json::JsonValue::parse(&got).unwrap();

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::graph::{GraphDef, JobDef};
 use crate::host::{Format, OUTPUT_RESULT};
 use crate::json::JsonValue;
+use crate::partitions::{PartitionMapping, Partitions};
 use crate::retry::RetryPolicy;
 use crate::value::{Dynamic, FromInput, InputStream, IntoOutput, OutputStream};
 
@@ -247,6 +248,11 @@ pub(crate) struct AssetIn {
     pub asset: String,
     /// The name was derived from the key by `.ins`.
     pub from_ins: bool,
+    /// Which upstream partitions it reads; `None` for the host's default.
+    pub mapping: Option<PartitionMapping>,
+    /// The format of an input the function reads through its [`Context`] (declared with
+    /// `.context_input`); `None` for an input that is one of the function's parameters.
+    pub context_format: Option<Format>,
 }
 
 /// A registered asset, built with [`asset`] and its builder methods.
@@ -263,6 +269,10 @@ pub struct AssetDef {
     pub(crate) io_manager: Option<String>,
     pub(crate) code_version: Option<String>,
     pub(crate) retry_policy: Option<RetryPolicy>,
+    pub(crate) partitions: Option<Partitions>,
+    /// Inputs named in `.partition_mapping` that were not declared before it.
+    pub(crate) unknown_mapped: Vec<String>,
+    /// The formats of the function's parameters after `&mut Context`, in order.
     pub(crate) in_formats: Vec<Format>,
     pub(crate) in_optional: Vec<bool>,
     pub(crate) out_format: Format,
@@ -310,6 +320,8 @@ where
         io_manager: None,
         code_version: None,
         retry_policy: None,
+        partitions: None,
+        unknown_mapped: Vec::new(),
         in_formats: Args::formats(),
         in_optional: Args::optional(),
         out_format: <F::Output as IntoOutput>::FORMAT,
@@ -345,6 +357,8 @@ impl AssetDef {
                 name: name.to_string(),
                 asset: k.to_string(),
                 from_ins: true,
+                mapping: None,
+                context_format: None,
             });
         }
         self
@@ -356,8 +370,122 @@ impl AssetDef {
             name: name.to_string(),
             asset: asset_key.to_string(),
             from_ins: false,
+            mapping: None,
+            context_format: None,
         });
         self
+    }
+
+    /// Declares the next input, as [`input`](AssetDef::input) does, with the upstream
+    /// partitions it reads for each partition of this asset (ABI.md section 7.7).
+    ///
+    /// ```
+    /// use wasmorch::prelude::*;
+    /// /// One day of events, from the day's 24 hourly partitions.
+    /// fn daily(ctx: &mut Context, hourly: PartitionedBatches) -> Result<Table> {
+    ///     let schema = hourly.schema().clone();
+    ///     let mut batches = Vec::new();
+    ///     for item in hourly {
+    ///         let (hour, batch) = item?;
+    ///         ctx.debug(format!("{}: {} rows", hour, batch.num_rows()));
+    ///         batches.push(batch);
+    ///     }
+    ///     Table::new(schema, batches)
+    /// }
+    /// let def = asset("daily_events", daily)
+    ///     .partitions(Partitions::daily("2026-01-01"))
+    ///     .input_mapped("hourly", "hourly_events", PartitionMapping::time_window());
+    /// let mut module = Module::new();
+    /// module.add(asset("hourly_events", |_: &mut Context| -> Result<Table> { unimplemented!() })
+    ///     .partitions(Partitions::hourly("2026-01-01")));
+    /// module.add(def);
+    /// assert!(module.manifest_json().unwrap().contains(
+    ///     r#""ins":[{"name":"hourly","asset":"hourly_events","format":"arrow","partition_mapping":{"type":"time_window"}}]"#
+    /// ));
+    /// ```
+    pub fn input_mapped(self, name: &str, asset_key: &str, mapping: PartitionMapping) -> Self {
+        self.input(name, asset_key).partition_mapping(name, mapping)
+    }
+
+    /// Declares the next input as one the function does not take as a parameter but reads
+    /// itself, in the given format, through [`Context::input`] or [`Context::input_batches`]
+    /// ([`Context::input_names`] lists the step's inputs). One function can then serve assets
+    /// with different inputs.
+    ///
+    /// ```
+    /// use wasmorch::prelude::*;
+    /// /// Counts the rows of every input.
+    /// fn count_rows(ctx: &mut Context) -> Result<JsonValue> {
+    ///     let mut total = 0;
+    ///     for name in ctx.input_names() {
+    ///         total += ctx.input::<Table>(name)?.num_rows() as i64;
+    ///     }
+    ///     Ok(JsonValue::from(total))
+    /// }
+    /// let def = asset("row_count", count_rows)
+    ///     .context_input("orders", "orders", Format::Arrow)
+    ///     .context_input("refunds", "refunds", Format::Arrow);
+    /// ```
+    pub fn context_input(mut self, name: &str, asset_key: &str, format: Format) -> Self {
+        self.ins.push(AssetIn {
+            name: name.to_string(),
+            asset: asset_key.to_string(),
+            from_ins: false,
+            mapping: None,
+            context_format: Some(format),
+        });
+        self
+    }
+
+    /// Sets the partition mapping of the input `input`, declared before with
+    /// [`ins`](AssetDef::ins), [`input`](AssetDef::input) or
+    /// [`context_input`](AssetDef::context_input): which upstream partitions it reads for each
+    /// partition of this asset. Without one, the host uses the default mapping (see
+    /// [`PartitionMapping`]).
+    pub fn partition_mapping(mut self, input: &str, mapping: PartitionMapping) -> Self {
+        match self.ins.iter_mut().find(|i| i.name == input) {
+            Some(i) => i.mapping = Some(mapping),
+            None => self.unknown_mapped.push(input.to_string()),
+        }
+        self
+    }
+
+    /// Splits the asset into partitions that materialize one by one (ABI.md section 7.6). The
+    /// step of a partition learns its key from [`Context::partition_key`], and the window of a
+    /// time partition from [`Context::partition_window`].
+    ///
+    /// ```
+    /// use wasmorch::prelude::*;
+    /// fn report(ctx: &mut Context) -> Result<Json> {
+    ///     let region = ctx.partition_dimension("region").unwrap_or_default();
+    ///     Ok(Json::from(Object::new().string("region", region)))
+    /// }
+    /// let def = asset("report", report).partitions(Partitions::multi(vec![
+    ///     ("date", Partitions::daily("2026-01-01")),
+    ///     ("region", Partitions::static_keys(&["us", "eu"])),
+    /// ]));
+    /// ```
+    pub fn partitions(mut self, partitions: Partitions) -> Self {
+        self.partitions = Some(partitions);
+        self
+    }
+
+    /// The inputs that are parameters of the function, in order, with their formats (as far as
+    /// the parameters go), and the inputs read through the context with theirs.
+    pub(crate) fn input_formats(&self) -> Vec<(&AssetIn, Format)> {
+        let mut params = self.in_formats.iter();
+        self.ins
+            .iter()
+            .filter_map(|i| match i.context_format {
+                Some(f) => Some((i, f)),
+                None => params.next().map(|f| (i, *f)),
+            })
+            .collect()
+    }
+
+    /// The inputs that are parameters of the function, in order.
+    pub(crate) fn param_ins(&self) -> impl Iterator<Item = &AssetIn> {
+        self.ins.iter().filter(|i| i.context_format.is_none())
     }
 
     /// Declares upstream assets that must materialize first but are not loaded.
@@ -468,15 +596,36 @@ impl AssetDef {
             }
             seen.push((&input.name, &input.asset));
         }
-        if self.ins.len() != self.in_formats.len() {
-            let names: Vec<&str> = self.ins.iter().map(|i| i.name.as_str()).collect();
+        let params: Vec<&str> = self.param_ins().map(|i| i.name.as_str()).collect();
+        if params.len() != self.in_formats.len() {
             add(format!(
                 "the function takes {} input{} after &mut Context, but {} input{} declared \
                  with .ins/.input ({})",
                 self.in_formats.len(),
                 plural(self.in_formats.len(), "", "s"),
-                self.ins.len(),
-                plural(self.ins.len(), " is", "s are"),
+                params.len(),
+                plural(params.len(), " is", "s are"),
+                if params.is_empty() {
+                    "none".to_string()
+                } else {
+                    params.join(", ")
+                }
+            ));
+        }
+        for input in &self.ins {
+            if let Some(m) = &input.mapping {
+                for problem in m.problems("partition_mapping") {
+                    add(format!("input \"{}\": {}", input.name, problem));
+                }
+            }
+        }
+        for name in &self.unknown_mapped {
+            let names: Vec<&str> = self.ins.iter().map(|i| i.name.as_str()).collect();
+            add(format!(
+                ".partition_mapping(\"{}\", ...): the asset has no input \"{}\" declared before \
+                 it (it has: {})",
+                name,
+                name,
                 if names.is_empty() {
                     "none".to_string()
                 } else {
@@ -484,7 +633,10 @@ impl AssetDef {
                 }
             ));
         }
-        for (input, optional) in self.ins.iter().zip(&self.in_optional) {
+        if let Some(p) = &self.partitions {
+            p.problems("partitions").into_iter().for_each(&mut add);
+        }
+        for (input, optional) in self.param_ins().zip(&self.in_optional) {
             if *optional {
                 add(format!(
                     "input \"{}\": an asset's inputs are never optional, so its parameter \
@@ -535,6 +687,7 @@ impl fmt::Debug for AssetDef {
         f.debug_struct("AssetDef")
             .field("key", &self.key)
             .field("ins", &self.ins)
+            .field("partitions", &self.partitions)
             .field("output", &self.out_format)
             .finish()
     }
@@ -1146,7 +1299,7 @@ mod tests {
     use super::*;
     use crate::arrow::Table;
     use crate::value::{BatchReader, Bytes, Json};
-    use crate::Dynamic;
+    use crate::{Dynamic, PartitionMapping, Partitions};
 
     fn two(_: &mut Context, _a: Table, _b: Json) -> Result<Bytes> {
         Ok(Bytes::default())
@@ -1363,6 +1516,60 @@ mod tests {
                 "asset \"a\": input \"up\": an asset's inputs are never optional, so its parameter cannot be an Option; take the value itself",
                 "asset \"a\": retry policy: max_retries 1000 is out of range (0..100)",
                 "op \"o\": retry policy: delay_seconds must be a finite number of seconds, not negative; got -0.5",
+            ]
+        );
+    }
+
+    #[test]
+    fn context_inputs_are_not_parameters() {
+        let a = asset("mixed", two)
+            .input("t", "up")
+            .context_input("c", "up2", Format::Json)
+            .input("j", "up3");
+        let formats: Vec<(&str, Format)> = a
+            .input_formats()
+            .into_iter()
+            .map(|(i, f)| (i.name.as_str(), f))
+            .collect();
+        assert_eq!(
+            formats,
+            vec![
+                ("t", Format::Arrow),
+                ("c", Format::Json),
+                ("j", Format::Json)
+            ]
+        );
+        let params: Vec<&str> = a.param_ins().map(|i| i.name.as_str()).collect();
+        assert_eq!(params, vec!["t", "j"]);
+        let mut m = Module::new();
+        m.add(a)
+            .add(asset("only_ctx", none).context_input("x", "up", Format::Bytes));
+        assert!(m.problems().is_empty(), "{:?}", m.problems());
+    }
+
+    #[test]
+    fn partition_registration_problems() {
+        let mut m = Module::new();
+        m.add(
+            asset("p", none)
+                .context_input("a", "up", Format::Arrow)
+                .partition_mapping("a", PartitionMapping::static_map(&[("x|y", "z")]))
+                .partition_mapping("zz", PartitionMapping::All)
+                .partitions(Partitions::static_keys(&[]).end("2026-01-01")),
+        )
+        .add(
+            asset("short", two)
+                .context_input("c", "up", Format::Bytes)
+                .input("t", "x"),
+        );
+        assert_eq!(
+            m.problems(),
+            vec![
+                "asset \"p\": input \"a\": partition_mapping.map[\"x|y\"]: partition key \"x|y\" contains '|' (reserved to join multi-dimensional keys)",
+                "asset \"p\": .partition_mapping(\"zz\", ...): the asset has no input \"zz\" declared before it (it has: a)",
+                "asset \"p\": partitions: .end(\"2026-01-01\") applies to time partitions, not to static partitions",
+                "asset \"p\": partitions.keys: static partitions need at least one key",
+                "asset \"short\": the function takes 2 inputs after &mut Context, but 1 input is declared with .ins/.input (t)",
             ]
         );
     }

@@ -12,8 +12,9 @@ use crate::host::{
     RUN_SUCCESS,
 };
 use crate::json::JsonValue;
+use crate::partitions::PartitionWindow;
 use crate::registry::{CallError, ErasedOutput, Module, OutValue, StepFn};
-use crate::value::{mapping_key_problem, InputStream, OutputStream};
+use crate::value::{mapping_key_problem, ChunkSource, InputStream, OutputStream};
 
 /// Runs `wasmorch_manifest`: hands the manifest to the host and returns 0, or reports every
 /// registration problem (each as an ERROR log line, all of them through `error_set`) and
@@ -83,13 +84,18 @@ fn step(module: &Module, host: &Rc<dyn HostApi>) -> Result<()> {
                     list(&keys)
                 ))
             })?;
+            // Inputs read through the context are opened by the function, not here.
             let ins: Vec<InputDecl> = a
-                .ins
-                .iter()
+                .param_ins()
                 .zip(&a.in_formats)
                 .map(|(i, f)| (i.name.as_str(), *f, false))
                 .collect();
             let outs = [(OUTPUT_RESULT.to_string(), a.out_format)];
+            let mut info = info;
+            if let Some(p) = &a.partitions {
+                info.partition_dimensions =
+                    p.dimension_names().into_iter().map(String::from).collect();
+            }
             let values = call_fn(host, "asset", info, &ins, &a.run)?;
             write_outputs(host, "asset", &name, &outs, values)
         }
@@ -199,8 +205,14 @@ fn call_with<O>(
     let mut streams = Vec::with_capacity(ins.len());
     for (input, format, optional) in ins {
         streams.push(
-            open_input(host, input, *format, *optional)
-                .map_err(|e| e.context(format!("{}: input \"{}\"", what, input)))?,
+            open_input(
+                host,
+                input,
+                *format,
+                *optional,
+                "the function's parameter type",
+            )
+            .map_err(|e| e.context(format!("{}: input \"{}\"", what, input)))?,
         );
     }
     match run(ctx, streams) {
@@ -268,13 +280,27 @@ fn read_invocation(host: &dyn HostApi) -> Result<StepInfo> {
         .and_then(|i| i.get_str("asset"))
         .unwrap_or_default()
         .to_string();
+    let inputs = inv
+        .get("inputs")
+        .and_then(JsonValue::as_array)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| i.get_str("name").map(String::from))
+        .collect();
+    // {"start": RFC3339, "end": RFC3339} for time partitions, null otherwise (ABI.md 8).
+    let partition_window = inv
+        .get("partition_window")
+        .and_then(|w| Some(PartitionWindow::new(w.get_str("start")?, w.get_str("end")?)));
     Ok(StepInfo {
         kind: text("kind"),
         name: text("name"),
         checked_asset,
+        inputs,
         run_id: text("run_id"),
         step_key: text("step_key"),
         partition_key: text("partition_key"),
+        partition_window,
+        partition_dimensions: Vec::new(),
         mapping_key: text("mapping_key"),
         attempt: inv
             .get_i64("attempt")
@@ -335,18 +361,26 @@ impl Read for HostInput {
     }
 }
 
+impl ChunkSource for HostInput {
+    fn partition_key(&mut self) -> Result<String> {
+        Ok(self.host.chunk_partition_key(self.handle)?)
+    }
+}
+
 impl Drop for HostInput {
     fn drop(&mut self) {
         self.host.input_close(self.handle);
     }
 }
 
-/// Opens an input; `None` for an optional input the step has no value for.
-fn open_input(
+/// Opens an input; `None` for an optional input the step has no value for. `reader` names
+/// what reads it, for the error when the formats differ.
+pub(crate) fn open_input(
     host: &Rc<dyn HostApi>,
     name: &str,
     want: Format,
     optional: bool,
+    reader: &str,
 ) -> Result<Option<InputStream>> {
     let handle = host.input_open(name);
     if handle == ERR_NOT_FOUND && optional {
@@ -363,8 +397,9 @@ fn open_input(
     match Format::from_code(code) {
         Some(f) if f == want => Ok(Some(InputStream::new(Box::new(input)))),
         got => Err(Error::msg(format!(
-            "the host sends it as {}, but the function's parameter type takes {}",
+            "the host sends it as {}, but {} takes {}",
             got.map_or_else(|| format!("format {}", code), |f| f.name().to_string()),
+            reader,
             want
         ))),
     }
@@ -426,6 +461,10 @@ pub(crate) mod fakehost {
         pub invocation: String,
         /// Inputs by name: format and chunks.
         pub inputs: BTreeMap<String, (Format, Vec<Vec<u8>>)>,
+        /// The partition key of each chunk of an input, by input name; "" where missing.
+        pub input_keys: BTreeMap<String, Vec<String>>,
+        /// `input_partition_key` calls.
+        pub key_calls: usize,
         /// Outputs by name: declared format, then what was written and whether it was closed.
         pub outputs: BTreeMap<String, (Format, Vec<u8>, bool)>,
         pub open_inputs: BTreeMap<i32, (String, usize, Vec<u8>, usize)>,
@@ -531,6 +570,23 @@ pub(crate) mod fakehost {
         fn input_close(&self, handle: i32) -> i32 {
             self.0.borrow_mut().open_inputs.remove(&handle);
             0
+        }
+        fn input_partition_key(&self, handle: i32, buf: &mut [u8]) -> i32 {
+            let mut s = self.0.borrow_mut();
+            s.key_calls += 1;
+            let key = match s.open_inputs.get(&handle) {
+                None => return ERR_INVALID,
+                Some((_, 0, ..)) => String::new(),
+                Some((name, entered, ..)) => s
+                    .input_keys
+                    .get(name)
+                    .and_then(|keys| keys.get(entered - 1))
+                    .cloned()
+                    .unwrap_or_default(),
+            };
+            let n = buf.len().min(key.len());
+            buf[..n].copy_from_slice(&key.as_bytes()[..n]);
+            key.len() as i32
         }
         fn output_open(&self, name: &str, format: Format) -> i32 {
             let (base, mapped) = match name.strip_suffix(']').and_then(|n| n.split_once('[')) {
@@ -1166,5 +1222,215 @@ mod tests {
             host.0.borrow().outputs["result"].1,
             br#"{"key":"b","n2":42}"#
         );
+    }
+
+    // ---- partitions ----
+
+    /// One `INPUT:KEY:ROWS` entry per batch of every input, read through the context, and the
+    /// step's own key, window and region.
+    fn per_batch(ctx: &mut Context) -> Result<Json> {
+        let mut rows = Vec::new();
+        for name in ctx.input_names() {
+            for item in ctx.input_batches(name)? {
+                let (key, batch) = item?;
+                rows.push(JsonValue::from(format!(
+                    "{}:{}:{}",
+                    name,
+                    key,
+                    batch.num_rows()
+                )));
+            }
+        }
+        let window = ctx
+            .partition_window()
+            .map(|w| w.to_string())
+            .unwrap_or_default();
+        Ok(Json::from(
+            Object::new()
+                .string("key", ctx.partition_key())
+                .string("window", &window)
+                .string("region", ctx.partition_dimension("region").unwrap_or("-"))
+                .value("batches", &JsonValue::Array(rows)),
+        ))
+    }
+
+    /// The same input as a keyed parameter and as a whole table.
+    fn keyed_param(_: &mut Context, keyed: PartitionedBatches, whole: Table) -> Result<Json> {
+        let parts: Vec<String> = keyed
+            .read_partitions()?
+            .into_iter()
+            .map(|(k, t)| format!("{}={}", k, t.num_rows()))
+            .collect();
+        Ok(Json(format!(
+            "{{\"parts\":\"{}\",\"whole\":{}}}",
+            parts.join(","),
+            whole.num_rows()
+        )))
+    }
+
+    fn parts() -> Module {
+        let mut m = Module::new();
+        m.add(
+            asset("per_batch", per_batch)
+                .partitions(Partitions::multi(vec![
+                    ("date", Partitions::daily("2026-01-01")),
+                    ("region", Partitions::static_keys(&["us", "eu"])),
+                ]))
+                .context_input("hourly", "hourly_events", Format::Arrow)
+                .context_input("plain", "plain", Format::Arrow)
+                .partition_mapping("plain", PartitionMapping::all()),
+        )
+        .add(
+            asset("keyed_param", keyed_param)
+                .input_mapped("keyed", "hourly_events", PartitionMapping::time_window())
+                .input("whole", "hourly_events"),
+        );
+        m
+    }
+
+    fn partitioned_invocation(name: &str, key: &str, window: &str, inputs: &[&str]) -> String {
+        let inputs: Vec<String> = inputs
+            .iter()
+            .map(|i| format!(r#"{{"name":"{}","format":"arrow","asset":"{}"}}"#, i, i))
+            .collect();
+        format!(
+            r#"{{"abi_version":1,"kind":"asset","name":"{}","run_id":"r","step_key":"{}[{}]","attempt":1,"partition_key":"{}","partition_window":{},"config":{{}},"inputs":[{}],"outputs":[{{"name":"result","format":"json"}}]}}"#,
+            name,
+            name,
+            key,
+            key,
+            window,
+            inputs.join(",")
+        )
+    }
+
+    fn json_result(host: &FakeHost) -> JsonValue {
+        let s = host.0.borrow();
+        assert_eq!(s.error, None);
+        JsonValue::parse_bytes(&s.outputs["result"].1).unwrap()
+    }
+
+    #[test]
+    fn each_batch_comes_with_its_chunks_partition_key() {
+        let host = FakeHost::new(&partitioned_invocation(
+            "per_batch",
+            "2026-01-15|us",
+            r#"{"start":"2026-01-15T00:00:00Z","end":"2026-01-16T00:00:00Z"}"#,
+            &["hourly", "plain"],
+        ));
+        {
+            let mut s = host.0.borrow_mut();
+            // Three batches of two partitions, then the end-of-stream marker in a chunk of its
+            // own, whose key is "".
+            s.inputs.insert(
+                "hourly".into(),
+                (
+                    Format::Arrow,
+                    chunks(&n_table(&[&[1, 2], &[3], &[4, 5, 6]])),
+                ),
+            );
+            s.input_keys.insert(
+                "hourly".into(),
+                vec!["h00".into(), "h00".into(), "h01".into(), "".into()],
+            );
+            s.inputs
+                .insert("plain".into(), (Format::Arrow, chunks(&n_table(&[&[7]]))));
+            s.outputs
+                .insert("result".into(), (Format::Json, Vec::new(), false));
+            s.max_read = 7; // force partial reads across message boundaries
+        }
+        assert_eq!(run(&parts(), host.clone()), RUN_SUCCESS);
+        assert_eq!(
+            json_result(&host).to_string(),
+            concat!(
+                r#"{"key":"2026-01-15|us","window":"[2026-01-15T00:00:00Z, 2026-01-16T00:00:00Z)","#,
+                r#""region":"us","batches":["hourly:h00:2","hourly:h00:1","hourly:h01:3","plain::1"]}"#
+            )
+        );
+        let s = host.0.borrow();
+        assert_eq!(s.key_calls, 4, "one input_partition_key call per batch");
+        assert!(s.open_inputs.is_empty(), "the handles were closed");
+    }
+
+    #[test]
+    fn a_window_of_null_and_an_unpartitioned_step() {
+        let host = FakeHost::new(&partitioned_invocation("per_batch", "", "null", &[]));
+        host.0
+            .borrow_mut()
+            .outputs
+            .insert("result".into(), (Format::Json, Vec::new(), false));
+        assert_eq!(run(&parts(), host.clone()), RUN_SUCCESS);
+        assert_eq!(
+            json_result(&host).to_string(),
+            r#"{"key":"","window":"","region":"-","batches":[]}"#
+        );
+    }
+
+    #[test]
+    fn keyed_and_whole_table_parameters_read_the_same_stream() {
+        let long = "k".repeat(300); // longer than the first buffer: read again at full length
+        let host = FakeHost::new(&partitioned_invocation(
+            "keyed_param",
+            "2026-01-15",
+            "null",
+            &["keyed", "whole"],
+        ));
+        {
+            let mut s = host.0.borrow_mut();
+            let table = chunks(&n_table(&[&[1, 2], &[3], &[], &[4]]));
+            let keys = vec![
+                "a".to_string(),
+                "a".into(),
+                long.clone(),
+                "b".into(),
+                "".into(),
+            ];
+            for input in ["keyed", "whole"] {
+                s.inputs
+                    .insert(input.into(), (Format::Arrow, table.clone()));
+                s.input_keys.insert(input.into(), keys.clone());
+            }
+            s.outputs
+                .insert("result".into(), (Format::Json, Vec::new(), false));
+        }
+        assert_eq!(run(&parts(), host.clone()), RUN_SUCCESS);
+        assert_eq!(
+            json_result(&host).to_string(),
+            format!(r#"{{"parts":"a=3,{}=0,b=1","whole":4}}"#, long)
+        );
+        // Four batches for the keyed parameter, one of them read twice; none for the table.
+        assert_eq!(host.0.borrow().key_calls, 5);
+    }
+
+    #[test]
+    fn context_input_errors_name_the_asset_and_input() {
+        let cases: [(&str, Option<(Format, &[u8])>, &str); 2] = [
+            (
+                "missing",
+                None,
+                "asset \"per_batch\": input \"hourly\": input_open returned ERR_NOT_FOUND: no input \"hourly\"",
+            ),
+            (
+                "json",
+                Some((Format::Json, b"{}")),
+                "asset \"per_batch\": input \"hourly\": the host sends it as json, but the type it is read as takes arrow",
+            ),
+        ];
+        for (what, input, want) in cases {
+            let host = FakeHost::new(&partitioned_invocation(
+                "per_batch",
+                "2026-01-15|us",
+                "null",
+                &["hourly"],
+            ));
+            if let Some((f, data)) = input {
+                host.0
+                    .borrow_mut()
+                    .inputs
+                    .insert("hourly".into(), (f, vec![data.to_vec()]));
+            }
+            assert_eq!(run(&parts(), host.clone()), RUN_FAILURE, "{}", what);
+            assert_eq!(host.0.borrow().error.as_deref(), Some(want), "{}", what);
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! | [`Table`] | arrow | every batch, read before the call | every batch, as they are |
 //! | [`RecordBatch`] | arrow | every row in one batch | one batch |
 //! | [`BatchReader`] | arrow | batch by batch, while the function runs | batch by batch, after it returns |
+//! | [`PartitionedBatches`] | arrow | batch by batch, each with its upstream partition key | — |
 //! | [`Json`] | json | the document's text | the text, checked first |
 //! | [`JsonValue`] | json | the parsed document | the document |
 //! | [`json::Object`] | json | — | the object |
@@ -24,14 +25,91 @@ use crate::error::{Error, Result};
 use crate::host::{valid_mapping_key, Format, MAX_MAPPING_KEY};
 use crate::json::{self, JsonValue};
 
+/// The bytes of an input, arriving in chunks that each come from one upstream partition
+/// (ABI.md section 4.3).
+pub(crate) trait ChunkSource: Read {
+    /// The partition key of the chunk that the last bytes read came from: "" for an
+    /// unpartitioned input, or before anything was read.
+    fn partition_key(&mut self) -> Result<String>;
+}
+
+impl ChunkSource for io::Cursor<Vec<u8>> {
+    fn partition_key(&mut self) -> Result<String> {
+        Ok(String::new())
+    }
+}
+
+/// Chunks in memory with their partition keys, read as the host hands them out: the next
+/// chunk is entered only when more bytes are asked for.
+pub(crate) struct MemChunks {
+    chunks: Vec<(String, Vec<u8>)>,
+    /// How many chunks were entered; the current one is `entered - 1`.
+    entered: usize,
+    /// Bytes of the current chunk read.
+    pos: usize,
+}
+
+impl MemChunks {
+    pub(crate) fn new(chunks: Vec<(String, Vec<u8>)>) -> Self {
+        MemChunks {
+            chunks,
+            entered: 0,
+            pos: 0,
+        }
+    }
+}
+
+impl Read for MemChunks {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if self.entered > 0 {
+                let chunk = &self.chunks[self.entered - 1].1;
+                if self.pos < chunk.len() {
+                    let n = buf.len().min(chunk.len() - self.pos);
+                    buf[..n].copy_from_slice(&chunk[self.pos..self.pos + n]);
+                    self.pos += n;
+                    return Ok(n);
+                }
+            }
+            if self.entered == self.chunks.len() {
+                return Ok(0);
+            }
+            self.entered += 1;
+            self.pos = 0;
+        }
+    }
+}
+
+impl ChunkSource for MemChunks {
+    fn partition_key(&mut self) -> Result<String> {
+        Ok(match self.entered {
+            0 => String::new(),
+            n => self.chunks[n - 1].0.clone(),
+        })
+    }
+}
+
+/// Lets a `ChunkSource` go where a plain `Read` is wanted (rustc 1.63 cannot upcast trait
+/// objects).
+struct PlainRead(Box<dyn ChunkSource>);
+
+impl Read for PlainRead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
 /// The bytes of one input, as the host streams them.
 pub struct InputStream {
-    reader: Box<dyn Read>,
+    source: Box<dyn ChunkSource>,
 }
 
 impl InputStream {
-    pub(crate) fn new(reader: Box<dyn Read>) -> Self {
-        InputStream { reader }
+    pub(crate) fn new(source: Box<dyn ChunkSource>) -> Self {
+        InputStream { source }
     }
 
     /// An input stream over bytes in memory, for tests and for building values by hand.
@@ -39,16 +117,22 @@ impl InputStream {
         InputStream::new(Box::new(io::Cursor::new(bytes)))
     }
 
+    /// An input stream over chunks in memory, each with the partition key of the upstream
+    /// partition it comes from, as the host sends an input that reads several partitions.
+    pub(crate) fn from_chunks(chunks: Vec<(String, Vec<u8>)>) -> Self {
+        InputStream::new(Box::new(MemChunks::new(chunks)))
+    }
+
     /// Reads the whole input.
     pub fn read_to_end(mut self) -> Result<Vec<u8>> {
         let mut buf = Vec::new();
-        self.reader.read_to_end(&mut buf)?;
+        self.source.read_to_end(&mut buf)?;
         Ok(buf)
     }
 
     /// The input as a reader.
     pub fn into_reader(self) -> Box<dyn Read> {
-        self.reader
+        Box::new(PlainRead(self.source))
     }
 }
 
@@ -323,7 +407,135 @@ impl fmt::Debug for BatchReader {
     }
 }
 
+/// An Arrow input read one record batch at a time, each batch with the key of the upstream
+/// partition it comes from (ABI.md section 4.3).
+///
+/// An input with a [`PartitionMapping`](crate::PartitionMapping) that reads several upstream
+/// partitions arrives as one stream, the partitions in order, and every batch belongs to one
+/// of them: iterate to get `(partition_key, batch)` pairs. The key is "" for an unpartitioned
+/// upstream asset. Take it as a parameter, or open an input by name with
+/// [`Context::input_batches`](crate::Context::input_batches). (A [`Table`] or
+/// [`BatchReader`] parameter reads the same stream: every partition's batches, concatenated.)
+///
+/// ```
+/// use wasmorch::prelude::*;
+/// /// Rows per hourly partition of the day.
+/// fn rows_per_hour(ctx: &mut Context, hourly: PartitionedBatches) -> Result<JsonValue> {
+///     let mut counts = Object::new();
+///     for (hour, table) in hourly.read_partitions()? {
+///         counts = counts.int(&hour, table.num_rows() as i64);
+///     }
+///     JsonValue::parse(&counts.finish())
+/// }
+/// # let schema = Schema::new(vec![Field::new("n", DataType::Int64, true)]);
+/// # let batch = |v: Vec<i64>| RecordBatch::try_new(schema.clone(), vec![Array::from(Int64Array::from(v))]).unwrap();
+/// let input = PartitionedBatches::from_batches(schema.clone(), vec![
+///     ("2026-01-01-00:00".to_string(), batch(vec![1, 2])),
+///     ("2026-01-01-00:00".to_string(), batch(vec![3])),
+///     ("2026-01-01-01:00".to_string(), batch(vec![4])),
+/// ]);
+/// let counts = rows_per_hour(&mut Context::for_test(), input).unwrap();
+/// assert_eq!(counts.to_string(), r#"{"2026-01-01-00:00":3,"2026-01-01-01:00":1}"#);
+/// ```
+pub struct PartitionedBatches {
+    schema: Arc<Schema>,
+    batches: Box<dyn Iterator<Item = Result<(String, RecordBatch)>>>,
+}
+
+impl PartitionedBatches {
+    /// The batches `batches` yields, each with its partition key; they must have `schema`.
+    pub fn new<I>(schema: impl Into<Arc<Schema>>, batches: I) -> Self
+    where
+        I: IntoIterator<Item = Result<(String, RecordBatch)>>,
+        I::IntoIter: 'static,
+    {
+        PartitionedBatches {
+            schema: schema.into(),
+            batches: Box::new(batches.into_iter()),
+        }
+    }
+
+    /// Batches in memory with their partition keys, for tests.
+    pub fn from_batches(
+        schema: impl Into<Arc<Schema>>,
+        batches: Vec<(String, RecordBatch)>,
+    ) -> Self {
+        PartitionedBatches::new(schema, batches.into_iter().map(Ok))
+    }
+
+    /// Decodes the input's Arrow stream one batch at a time, asking after each batch for the
+    /// partition key of the chunk it came from.
+    fn from_stream(input: InputStream) -> Result<Self> {
+        let mut reader = StreamReader::try_new(input.source)?;
+        let schema = Arc::clone(reader.schema());
+        let mut done = false;
+        let batches = std::iter::from_fn(move || {
+            if done {
+                return None;
+            }
+            let item = match reader.next_batch() {
+                Ok(Some(batch)) => reader
+                    .get_mut()
+                    .partition_key()
+                    .map(|key| Some((key, batch))),
+                other => other.map(|_| None),
+            };
+            done = !matches!(item, Ok(Some(_)));
+            item.transpose()
+        });
+        Ok(PartitionedBatches::new(schema, batches))
+    }
+
+    /// The schema of every batch.
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.schema
+    }
+
+    /// Reads the remaining batches into one table per partition, in stream order: consecutive
+    /// batches with the same key make one table.
+    pub fn read_partitions(self) -> Result<Vec<(String, Table)>> {
+        let schema = self.schema;
+        let mut out: Vec<(String, Vec<RecordBatch>)> = Vec::new();
+        for item in self.batches {
+            let (key, batch) = item?;
+            match out.last_mut() {
+                Some((last, batches)) if *last == key => batches.push(batch),
+                _ => out.push((key, vec![batch])),
+            }
+        }
+        out.into_iter()
+            .map(|(key, batches)| Ok((key, Table::new(Arc::clone(&schema), batches)?)))
+            .collect()
+    }
+
+    /// The remaining batches without their keys.
+    pub fn into_batch_reader(self) -> BatchReader {
+        BatchReader::new(self.schema, self.batches.map(|item| item.map(|(_, b)| b)))
+    }
+}
+
+impl Iterator for PartitionedBatches {
+    type Item = Result<(String, RecordBatch)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.batches.next()
+    }
+}
+
+impl fmt::Debug for PartitionedBatches {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PartitionedBatches({})", self.schema)
+    }
+}
+
 // ---- inputs ----
+
+impl FromInput for PartitionedBatches {
+    const FORMAT: Format = Format::Arrow;
+    fn from_input(input: InputStream) -> Result<Self> {
+        PartitionedBatches::from_stream(input)
+    }
+}
 
 impl FromInput for BatchReader {
     const FORMAT: Format = Format::Arrow;
@@ -762,5 +974,69 @@ mod tests {
         let failing = Dynamic::<i32>::from_iter_lazy(vec![Err(Error::msg("boom"))]);
         assert_eq!(failing.into_vec().unwrap_err().message(), "boom");
         assert!(Dynamic::<i32>::new().is_empty());
+    }
+
+    #[test]
+    fn mem_chunks_enter_a_chunk_only_when_asked_for_bytes() {
+        let mut c = MemChunks::new(vec![
+            ("a".to_string(), b"12".to_vec()),
+            ("b".to_string(), Vec::new()),
+            ("c".to_string(), b"3".to_vec()),
+        ]);
+        assert_eq!(c.partition_key().unwrap(), "");
+        let mut buf = [0u8; 2];
+        assert_eq!(c.read(&mut buf).unwrap(), 2);
+        // The chunk is used up, but it stays the current one until more is read.
+        assert_eq!(c.partition_key().unwrap(), "a");
+        assert_eq!(c.read(&mut buf).unwrap(), 1);
+        assert_eq!((buf[0], c.partition_key().unwrap().as_str()), (b'3', "c"));
+        assert_eq!(c.read(&mut buf).unwrap(), 0);
+        assert_eq!(c.partition_key().unwrap(), "c");
+    }
+
+    #[test]
+    fn partitioned_batches_group_and_drop_keys() {
+        let items = || {
+            vec![
+                ("a".to_string(), batch(vec![1])),
+                ("a".to_string(), batch(vec![2, 3])),
+                ("b".to_string(), batch(vec![])),
+                ("a".to_string(), batch(vec![4])),
+            ]
+        };
+        let parts = PartitionedBatches::from_batches(schema(), items())
+            .read_partitions()
+            .unwrap();
+        let got: Vec<(&str, usize, usize)> = parts
+            .iter()
+            .map(|(k, t)| (k.as_str(), t.num_batches(), t.num_rows()))
+            .collect();
+        assert_eq!(got, vec![("a", 2, 3), ("b", 1, 0), ("a", 1, 1)]);
+        let all = PartitionedBatches::from_batches(schema(), items())
+            .into_batch_reader()
+            .read_all()
+            .unwrap();
+        assert_eq!(all.num_rows(), 4);
+        let failing = PartitionedBatches::new(schema(), vec![Err(Error::msg("boom"))]);
+        assert_eq!(failing.read_partitions().unwrap_err().message(), "boom");
+        assert_eq!(
+            format!("{:?}", PartitionedBatches::from_batches(schema(), vec![])),
+            "PartitionedBatches(n: int64)"
+        );
+    }
+
+    #[test]
+    fn partitioned_batches_of_an_unpartitioned_stream_have_empty_keys() {
+        let table = Table::new(schema(), vec![batch(vec![1]), batch(vec![2])]).unwrap();
+        let bytes = write(table).unwrap();
+        let keys: Vec<String> = PartitionedBatches::from_input(InputStream::from_bytes(bytes))
+            .unwrap()
+            .map(|item| item.map(|(k, _)| k))
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(keys, vec!["", ""]);
+        let e =
+            PartitionedBatches::from_input(InputStream::from_bytes(b"nope".to_vec())).unwrap_err();
+        assert!(e.message().starts_with("Arrow IPC stream:"), "{}", e);
     }
 }

@@ -543,6 +543,12 @@ impl<R: Read> StreamReader<R> {
     pub fn into_inner(self) -> R {
         self.reader
     }
+
+    /// The underlying reader, borrowed. The reader reads no further than the end of the last
+    /// message it returned, so the reader's position is right after that batch.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.reader
+    }
 }
 
 impl<R: Read> std::fmt::Debug for StreamReader<R> {
