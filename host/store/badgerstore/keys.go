@@ -137,14 +137,6 @@ func byTimeKey(createdAt time.Time, runID string) []byte {
 	return append(k, runID...)
 }
 
-// runIDFromByTimeKey returns the run id of a t/ key.
-func runIDFromByTimeKey(k []byte) (string, error) {
-	if len(k) <= len(nsByTime)+timeLen {
-		return "", fmt.Errorf("malformed run index key %q", k)
-	}
-	return string(k[len(nsByTime)+timeLen:]), nil
-}
-
 // eventPrefix is the prefix of all event keys of a run.
 func eventPrefix(runID string) []byte {
 	k := make([]byte, 0, len(nsEvent)+len(runID)+1+idLen)
@@ -218,14 +210,6 @@ func runTagPrefix(key, value string) []byte {
 func runTagKey(key, value string, createdAt time.Time, runID string) []byte {
 	k := append(runTagPrefix(key, value), encodeTime(createdAt)...)
 	return append(k, runID...)
-}
-
-// runIDFromTagKey returns the run id of a g/ key under prefix.
-func runIDFromTagKey(prefix, k []byte) (string, error) {
-	if len(k) <= len(prefix)+timeLen {
-		return "", fmt.Errorf("malformed run tag index key %q", k)
-	}
-	return string(k[len(prefix)+timeLen:]), nil
 }
 
 func partitionPrefix(assetKey string) []byte { return nameKey(nsPartition, assetKey, 16) }

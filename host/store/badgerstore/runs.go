@@ -114,8 +114,9 @@ func validTag(key, value string) error {
 // Runs lists runs newest first: by CreatedAt descending, runs created at the same instant by id
 // descending. It walks the creation-time index backwards and stops at filter.Limit matches.
 // With filter.Tags it walks the index of one of the tags instead (the smallest tag key, an
-// arbitrary but stable choice), which sorts the same way, and checks the other filters on each
-// run it reads.
+// arbitrary but stable choice), which sorts the same way; it checks the other tags in their
+// index, with one read each, and the job and statuses on the records of the runs that have
+// every tag.
 func (s *Store) Runs(ctx context.Context, filter store.RunFilter) ([]store.Run, error) {
 	if filter.Limit < 0 {
 		return nil, fmt.Errorf("badgerstore: list runs: negative limit %d", filter.Limit)
@@ -132,25 +133,43 @@ func (s *Store) Runs(ctx context.Context, filter store.RunFilter) ([]store.Run, 
 		}
 	}
 	prefix := []byte(nsByTime)
-	runIDOf := runIDFromByTimeKey
+	// others are the index prefixes of the filter's tags but the one walked: a run has them all
+	// if the index has its key under each, which is checked before its record is decoded.
+	var others [][]byte
 	if len(filter.Tags) > 0 {
-		k := slices.Min(slices.Collect(maps.Keys(filter.Tags)))
-		prefix = runTagPrefix(k, filter.Tags[k])
-		runIDOf = func(key []byte) (string, error) { return runIDFromTagKey(prefix, key) }
+		keys := slices.Sorted(maps.Keys(filter.Tags))
+		prefix = runTagPrefix(keys[0], filter.Tags[keys[0]])
+		for _, k := range keys[1:] {
+			others = append(others, runTagPrefix(k, filter.Tags[k]))
+		}
 	}
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})
 		defer it.Close()
 		n := 0
+	runs:
 		for it.Seek(prefixEnd(prefix)); it.ValidForPrefix(prefix); it.Next() {
 			if n++; n%ctxCheckEvery == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
-			id, err := runIDOf(it.Item().Key())
-			if err != nil {
-				return err
+			key := it.Item().Key()
+			if len(key) <= len(prefix)+timeLen {
+				return fmt.Errorf("malformed run index key %q", it.Item().KeyCopy(nil))
+			}
+			// The rest of the key, <createdAt><runID>, is the same under every tag of the run.
+			suffix := key[len(prefix):]
+			id := string(suffix[timeLen:])
+			for _, o := range others {
+				k := append(append(make([]byte, 0, len(o)+len(suffix)), o...), suffix...)
+				_, err := txn.Get(k)
+				if errors.Is(err, badger.ErrKeyNotFound) {
+					continue runs
+				}
+				if err != nil {
+					return fmt.Errorf("read key %q: %w", k, err)
+				}
 			}
 			run, err := getRun(txn, id)
 			if errors.Is(err, store.ErrRunNotFound) {
