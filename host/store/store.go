@@ -375,6 +375,7 @@ type Store interface {
 	// statuses and clearing it for REQUESTED (resume). CANCELED, COMPLETED and FAILED may go back
 	// to REQUESTED (resume); REQUESTED may go to any; moving to the status it already has is fine; anything else is an
 	// error wrapping ErrInvalidTransition. errMsg is stored in Error (cleared on REQUESTED).
+	// Moving to the status it already has keeps EndedAt, and keeps Error when errMsg is empty.
 	SetBackfillStatus(ctx context.Context, id string, status BackfillStatus, errMsg string) (Backfill, error)
 
 	// Close flushes and releases the store. It is safe to call more than once.

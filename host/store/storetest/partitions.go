@@ -739,6 +739,19 @@ var backfillTests = []test{
 		if _, err := s.SetBackfillStatus(t.Context(), id, "DONE", ""); err == nil {
 			t.Error("SetBackfillStatus accepted an unknown status")
 		}
+		// Moving to the same status without a message keeps the message and the end time.
+		id = backfillID(n + 1)
+		if err := s.CreateBackfill(t.Context(), store.Backfill{ID: id, Selection: "a", CreatedAt: at(0)}); err != nil {
+			t.Fatal(err)
+		}
+		first, err := s.SetBackfillStatus(t.Context(), id, store.BackfillFailed, "boom")
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := s.SetBackfillStatus(t.Context(), id, store.BackfillFailed, "")
+		if err != nil || again.Error != "boom" || !again.EndedAt.Equal(first.EndedAt) {
+			t.Errorf("FAILED again without a message = %+v, %v; want Error %q and EndedAt %v kept", again, err, "boom", first.EndedAt)
+		}
 	}},
 	{"ManyPartitions", func(t *testing.T, s store.Store) {
 		keys := make([]string, 20_000)
