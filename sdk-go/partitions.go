@@ -320,9 +320,11 @@ func IdentityMapping() PartitionMapping {
 }
 
 // TimeWindowMapping reads the upstream time partitions that overlap the step's window, with the
-// window's start shifted by startOffset and its end by endOffset whole upstream periods.
-// TimeWindowMapping(0, 0) reads the overlapping partitions (a daily asset reading hourly
-// partitions gets its day's 24 hours); TimeWindowMapping(-1, -1) reads the previous period's.
+// window's start shifted by startOffset and its end by endOffset whole periods of the upstream
+// definition. TimeWindowMapping(0, 0) reads the overlapping partitions: a daily asset reading
+// hourly partitions gets its day's 24 hours. Between equal definitions, TimeWindowMapping(-1, -1)
+// reads the previous partition; a daily asset reading hourly partitions with (-1, 0) gets the
+// last hour of the day before as well as its own 24.
 func TimeWindowMapping(startOffset, endOffset int) PartitionMapping {
 	return PartitionMapping{m: &mappingJSON{Type: "time_window", StartOffset: &startOffset, EndOffset: &endOffset}}
 }
