@@ -27,10 +27,12 @@ CONF_C      := $(if $(wildcard testdata/conformance/c/conformance.c),testdata/co
 POLY_GO     := $(if $(wildcard testdata/polyglot/go/*.go),testdata/polyglot/go/raw_orders.wasm)
 POLY_RUST   := $(if $(wildcard testdata/polyglot/rust/Cargo.toml),testdata/polyglot/rust/cleaned_orders.wasm)
 POLY_C      := $(if $(wildcard testdata/polyglot/c/*.c),testdata/polyglot/c/revenue_by_region.wasm)
+# The partitions fixture (testdata/partitions): every definition and mapping kind, in Rust.
+PARTS_RUST  := $(if $(wildcard testdata/partitions/rust/Cargo.toml),testdata/partitions/rust/parts.wasm)
 # The guests of the side-by-side benchmarks (bench/README.md), run by bench/wasmorch.
 BENCH_GO    := testdata/bench/go/fib_chain.wasm testdata/bench/go/graph1000.wasm testdata/bench/go/orders.wasm
 BENCH_RUST  := testdata/bench/rust/fib_chain.wasm testdata/bench/rust/graph1000.wasm testdata/bench/rust/orders.wasm
-GUESTS      := $(ORDERS_WASM) $(FAULTS_WASM) $(OPS_WASM) $(FAN_C_WASM) $(FAN_RS_WASM) $(WAT_WASM) $(CONF_GO) $(CONF_RUST) $(CONF_C) $(POLY_GO) $(POLY_RUST) $(POLY_C) $(BENCH_GO) $(BENCH_RUST)
+GUESTS      := $(ORDERS_WASM) $(FAULTS_WASM) $(OPS_WASM) $(FAN_C_WASM) $(FAN_RS_WASM) $(WAT_WASM) $(CONF_GO) $(CONF_RUST) $(CONF_C) $(POLY_GO) $(POLY_RUST) $(POLY_C) $(BENCH_GO) $(BENCH_RUST) $(PARTS_RUST)
 SDK_GO_SRC   = $(wildcard sdk-go/*.go sdk-go/go.*)
 SDK_RUST_SRC = $(shell find sdk-rust -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 SDK_C_SRC    = $(wildcard sdk-c/wasmorch.c sdk-c/wasmorch.h)
@@ -103,6 +105,9 @@ testdata/polyglot/rust/cleaned_orders.wasm: $(shell find testdata/polyglot/rust 
 testdata/polyglot/c/revenue_by_region.wasm: $(wildcard testdata/polyglot/c/*.c) $(SDK_C_SRC)
 	$(CLANG_WASM) -o $@ testdata/polyglot/c/revenue_by_region.c sdk-c/wasmorch.c
 
+testdata/partitions/rust/parts.wasm: $(shell find testdata/partitions/rust -name '*.rs' -o -name 'Cargo.*' 2>/dev/null | grep -v /target/) $(SDK_RUST_SRC)
+	cd testdata/partitions/rust && $(RUSTC_WASM) && cp target/wasm32-wasi/release/parts.wasm parts.wasm
+
 BENCH_GO_SRC = $(wildcard testdata/bench/go/go.* testdata/bench/go/*/*.go)
 
 testdata/bench/go/fib_chain.wasm: $(BENCH_GO_SRC) $(SDK_GO_SRC)
@@ -140,6 +145,7 @@ test-sdk:
 	cd testdata/conformance/rust && $(RUST_TEST)
 	cd testdata/polyglot/rust && $(RUST_TEST)
 	cd testdata/bench/rust && $(RUST_TEST)
+	cd testdata/partitions/rust && $(RUST_TEST)
 
 ## test-c: the C SDK's native tests (Arrow IPC codec, JSON, registration) under sanitizers.
 test-c:
