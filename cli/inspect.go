@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -73,6 +74,7 @@ func shortID(id string) string {
 
 func (a *app) assetShowCmd() *cobra.Command {
 	var rows int
+	var partition string
 	cmd := &cobra.Command{
 		Use:   "show KEY",
 		Short: "Show an asset's latest materialization: metadata, schema and the first rows",
@@ -87,10 +89,19 @@ func (a *app) assetShowCmd() *cobra.Command {
 				known, _ := inst.Store().AssetKeys(ctx)
 				return fmt.Errorf("asset %q has never been materialized in %s (materialized assets: %s)", key, inst.Home(), listOrNone(known))
 			}
+			if partition != "" {
+				mats = slices.DeleteFunc(mats, func(ev store.Event) bool { return ev.Materialization.PartitionKey != partition })
+				if len(mats) == 0 {
+					return fmt.Errorf("asset %q partition %q has never been materialized (see wasmorch partitions list %s)", key, partition, key)
+				}
+			}
 			ev := mats[0]
 			m := ev.Materialization
 			w := a.stdout
 			fmt.Fprintf(w, "Asset:        %s\n", key)
+			if m.PartitionKey != "" {
+				fmt.Fprintf(w, "Partition:    %s\n", m.PartitionKey)
+			}
 			fmt.Fprintf(w, "Materialized: %s by run %s (%d materialization(s) in all)\n", ev.Time.Local().Format(time.RFC3339), ev.RunID, len(mats))
 			fmt.Fprintf(w, "Stored at:    %s (IO manager %s, format %s)\n", m.Location, m.IOManager, m.Format)
 			fmt.Fprintf(w, "Code version: %s\n", m.CodeVersion)
@@ -123,6 +134,7 @@ func (a *app) assetShowCmd() *cobra.Command {
 		}),
 	}
 	cmd.Flags().IntVarP(&rows, "rows", "n", 10, "rows to show")
+	cmd.Flags().StringVarP(&partition, "partition", "p", "", "show this partition's latest materialization")
 	return cmd
 }
 

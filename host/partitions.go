@@ -727,3 +727,25 @@ func (i *Instance) RemoveDynamicPartitions(ctx context.Context, ws *Workspace, a
 	}
 	return i.store.DeleteDynamicPartitions(ctx, name, keys...)
 }
+
+// PartitionValue loads the newest stored value of one partition of an asset.
+func (i *Instance) PartitionValue(ctx context.Context, asset, partition string) (*Value, error) {
+	mats, err := i.partitionMaterializations(ctx, asset, []string{partition})
+	if err != nil {
+		return nil, err
+	}
+	m, ok := mats[partition]
+	if !ok {
+		return nil, fmt.Errorf("asset %q partition %q: %w", asset, partition, ErrNotMaterialized)
+	}
+	return i.LoadMaterialization(ctx, m)
+}
+
+// PartitionKeys lists the keys of a partitioned asset's definition now, in order.
+func (ws *Workspace) PartitionKeys(asset string) ([]string, error) {
+	a, err := ws.partitioned(asset)
+	if err != nil {
+		return nil, err
+	}
+	return a.parts.Keys(time.Now())
+}

@@ -402,11 +402,20 @@ func CheckMapping(m *Mapping, down, up *Definition) error {
 					return fmt.Errorf("static partition mapping maps %q, which is not a key of downstream %s", k, down)
 				}
 			}
-			if up.kind == Static {
-				for _, u := range m.Map[k] {
+			for _, u := range m.Map[k] {
+				var err error
+				switch up.kind {
+				case Static:
 					if _, ok := up.index[u]; !ok {
-						return fmt.Errorf("static partition mapping maps %q to %q, which is not a key of upstream %s", k, u, up)
+						err = fmt.Errorf("not a key")
 					}
+				case Time:
+					_, err = up.tm.parseKey(u)
+				case Multi:
+					_, err = up.Split(u)
+				}
+				if err != nil {
+					return fmt.Errorf("static partition mapping maps %q to %q, which is not a key of upstream %s", k, u, up)
 				}
 			}
 		}

@@ -279,6 +279,8 @@ func TestCheckMapping(t *testing.T) {
 		{"static unknown downstream key", m(`{"type":"static","map":{"asia":"us"}}`), conts, regions, `maps "asia", which is not a key of downstream`},
 		{"static unknown upstream key", m(`{"type":"static","map":{"americas":"ca"}}`), conts, regions, `maps "americas" to "ca", which is not a key of upstream`},
 		{"static from time", m(`{"type":"static","map":{"x":"us"}}`), daily, regions, "needs a static or dynamic downstream"},
+		{"static to time", m(`{"type":"static","map":{"americas":"2026-01-05"}}`), conts, daily, ""},
+		{"static to a non-key of time", m(`{"type":"static","map":{"americas":"us"}}`), conts, daily, `maps "americas" to "us", which is not a key of upstream`},
 		{"multi drop dimension", m(`{"type":"multi","dimensions":{"channel":{"type":"all"}}}`), dr, drc, ""},
 		{"multi bad dimension", m(`{"type":"multi","dimensions":{"region":{"type":"time_window"}}}`), dr, drc, `dimension "region": time_window`},
 		{"multi to single", m(`{"type":"multi","dimensions":{}}`), dr, daily, "needs multi-dimensional definitions on both sides"},

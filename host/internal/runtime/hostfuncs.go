@@ -156,8 +156,14 @@ var hostFuncs = map[string]hostFunc{
 			s[0] = api.EncodeI32(code)
 			return
 		}
+		// ABI 4.3: copy min(buf_len, len) bytes and return the key's full length, so that a guest
+		// with too small a buffer learns the size it needs.
 		h, _ := st.inputHandle(abi.FnInputPartition, api.DecodeI32(s[0]))
-		s[0] = api.EncodeI32(st.copyOut(abi.FnInputPartition, mod, api.DecodeU32(s[1]), api.DecodeU32(s[2]), []byte(h.chunkKey)))
+		if n := st.copyOut(abi.FnInputPartition, mod, api.DecodeU32(s[1]), api.DecodeU32(s[2]), []byte(h.chunkKey)); n < 0 {
+			s[0] = api.EncodeI32(n)
+			return
+		}
+		s[0] = api.EncodeI32(int32(len(h.chunkKey)))
 	},
 	abi.FnInputClose: func(_ context.Context, st *callState, _ api.Module, s []uint64) {
 		s[0] = api.EncodeI32(st.closeHandle(s, false))
