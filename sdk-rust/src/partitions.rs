@@ -425,9 +425,11 @@ impl Partitions {
 pub enum PartitionMapping {
     /// The upstream partition with the same key.
     Identity,
-    /// The upstream partitions whose windows fall in the downstream partition's window, both
-    /// ends shifted by whole upstream periods: a daily asset reading hourly partitions gets its
-    /// day's 24 hours; offsets -1 and -1 read the previous window instead.
+    /// The upstream partitions whose windows fall in the downstream partition's window, its
+    /// start and end shifted by whole periods of the upstream definition. Without offsets a
+    /// daily asset reading hourly partitions gets its day's 24 hours. Offsets -1 and -1 give a
+    /// daily asset reading daily partitions the previous day, but shift a day of hourly
+    /// partitions back by one hour only.
     TimeWindow {
         /// Periods added to the start of the window (negative: earlier).
         start_offset: i32,
@@ -460,8 +462,9 @@ impl PartitionMapping {
         PartitionMapping::time_window_offsets(0, 0)
     }
 
-    /// [`PartitionMapping::TimeWindow`] with its ends shifted by whole upstream periods:
-    /// `time_window_offsets(-1, -1)` reads yesterday's partition from a daily asset.
+    /// [`PartitionMapping::TimeWindow`] with the window's start and end shifted by whole
+    /// periods of the upstream definition: for a daily asset reading a daily asset,
+    /// `time_window_offsets(-1, -1)` reads yesterday's partition.
     pub fn time_window_offsets(start_offset: i32, end_offset: i32) -> Self {
         PartitionMapping::TimeWindow {
             start_offset,
