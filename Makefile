@@ -29,10 +29,13 @@ POLY_RUST   := $(if $(wildcard testdata/polyglot/rust/Cargo.toml),testdata/polyg
 POLY_C      := $(if $(wildcard testdata/polyglot/c/*.c),testdata/polyglot/c/revenue_by_region.wasm)
 # The partitions fixture (testdata/partitions): every definition and mapping kind, in Rust.
 PARTS_RUST  := $(if $(wildcard testdata/partitions/rust/Cargo.toml),testdata/partitions/rust/parts.wasm)
+# ... and a Go and a C module declaring partitions through their SDKs (testdata/partitions/polyglot.yaml).
+PARTS_GO    := testdata/partitions/go/go_parts.wasm
+PARTS_C     := testdata/partitions/c/c_parts.wasm
 # The guests of the side-by-side benchmarks (bench/README.md), run by bench/wasmorch.
 BENCH_GO    := testdata/bench/go/fib_chain.wasm testdata/bench/go/graph1000.wasm testdata/bench/go/orders.wasm
 BENCH_RUST  := testdata/bench/rust/fib_chain.wasm testdata/bench/rust/graph1000.wasm testdata/bench/rust/orders.wasm
-GUESTS      := $(ORDERS_WASM) $(FAULTS_WASM) $(OPS_WASM) $(FAN_C_WASM) $(FAN_RS_WASM) $(WAT_WASM) $(CONF_GO) $(CONF_RUST) $(CONF_C) $(POLY_GO) $(POLY_RUST) $(POLY_C) $(BENCH_GO) $(BENCH_RUST) $(PARTS_RUST)
+GUESTS      := $(ORDERS_WASM) $(FAULTS_WASM) $(OPS_WASM) $(FAN_C_WASM) $(FAN_RS_WASM) $(WAT_WASM) $(CONF_GO) $(CONF_RUST) $(CONF_C) $(POLY_GO) $(POLY_RUST) $(POLY_C) $(BENCH_GO) $(BENCH_RUST) $(PARTS_RUST) $(PARTS_GO) $(PARTS_C)
 SDK_GO_SRC   = $(wildcard sdk-go/*.go sdk-go/go.*)
 SDK_RUST_SRC = $(shell find sdk-rust -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 SDK_C_SRC    = $(wildcard sdk-c/wasmorch.c sdk-c/wasmorch.h)
@@ -108,6 +111,12 @@ testdata/polyglot/c/revenue_by_region.wasm: $(wildcard testdata/polyglot/c/*.c) 
 testdata/partitions/rust/parts.wasm: $(shell find testdata/partitions/rust -name '*.rs' -o -name 'Cargo.*' 2>/dev/null | grep -v /target/) $(SDK_RUST_SRC)
 	cd testdata/partitions/rust && $(RUSTC_WASM) && cp target/wasm32-wasi/release/parts.wasm parts.wasm
 
+$(PARTS_GO): $(wildcard testdata/partitions/go/*.go testdata/partitions/go/go.*) $(SDK_GO_SRC)
+	cd testdata/partitions/go && $(GUEST_GO) -o go_parts.wasm .
+
+$(PARTS_C): testdata/partitions/c/c_parts.c $(SDK_C_SRC)
+	$(CLANG_WASM) -o $@ testdata/partitions/c/c_parts.c sdk-c/wasmorch.c
+
 BENCH_GO_SRC = $(wildcard testdata/bench/go/go.* testdata/bench/go/*/*.go)
 
 testdata/bench/go/fib_chain.wasm: $(BENCH_GO_SRC) $(SDK_GO_SRC)
@@ -141,6 +150,7 @@ test-sdk:
 	cd sdk-go && $(GO) test -count=1 ./...
 	cd testdata/orders/go && $(GO) test -count=1 ./...
 	cd testdata/bench/go && $(GO) test -count=1 ./...
+	cd testdata/partitions/go && $(GO) test -count=1 ./...
 	cd sdk-rust && $(RUST_TEST)
 	cd testdata/conformance/rust && $(RUST_TEST)
 	cd testdata/polyglot/rust && $(RUST_TEST)
@@ -182,6 +192,9 @@ bench: guests
 	$(GO) test -run '^$$' -bench 'Compile' -benchtime 2x -count 3 -timeout 30m ./host/internal/runtime/ | tee bench-out/compile.txt
 	$(GO) test -run '^$$' -bench 'Loop|Fib' -benchtime 20x -count 5 ./host/internal/interrupt/ | tee bench-out/interrupt.txt
 	$(GO) test -run '^$$' -bench 'AppendEvents' -benchtime 2s -count 3 ./host/store/badgerstore/ | tee bench-out/store.txt
+	$(GO) test -run '^$$' -bench 'PartitionsList100k' -benchtime 10x -count 5 -timeout 30m ./host/ | tee bench-out/partitions-list.txt
+	$(GO) test -run '^$$' -bench 'PartitionStatuses100k' -benchtime 10x -count 5 ./host/store/badgerstore/ | tee bench-out/partitions-index.txt
+	$(GO) test -run '^$$' -bench 'BackfillLaunch' -benchtime 1x -count 3 -timeout 60m ./host/ | tee bench-out/backfill.txt
 	$(GO) test -run '^$$' -bench 'ArrowOutputCheck' -benchtime 2s -count 8 ./host/internal/runtime/ | tee bench-out/arrowcheck.txt
 	$(GO) test -run '^$$' -bench 'ArrowOutputCheck' -benchtime 30x -count 3 -benchmem ./host/internal/runtime/ | tee bench-out/arrowcheck-mem.txt
 	bench/dagster/setup.sh

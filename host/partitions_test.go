@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -373,5 +374,43 @@ func TestPartitionsReport(t *testing.T) {
 	}
 	if _, err := inst.Partitions(ctx, ws, "all_days"); err == nil || !strings.Contains(err.Error(), "not partitioned") {
 		t.Errorf("unpartitioned: %v", err)
+	}
+}
+
+// TestPartitionsPolyglot: the Go and C SDKs declare partitions and mappings in their manifests,
+// and their guests read the partition key, the window and each input batch's partition key.
+func TestPartitionsPolyglot(t *testing.T) {
+	inst := openInstance(t)
+	ws := loadWorkspace(t, inst, filepath.Join(guesttest.Root(t), "testdata", "partitions", "polyglot.yaml"))
+	guesttest.Path(t, "partitions/c/c_parts.wasm")
+	mustSucceed(t, materialize(t, inst, ws, "go_regions", host.WithPartitionRange("us", "apac")))
+	mustSucceed(t, materialize(t, inst, ws, "go_daily", host.WithPartition("2026-01-15")))
+	mustSucceed(t, materialize(t, inst, ws, "c_daily", host.WithPartition("2026-01-15")))
+	read := func(asset, partition string, cols ...string) [][]string {
+		v, err := inst.PartitionValue(context.Background(), asset, partition)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer v.Release()
+		tr := array.NewTableReader(v.Table, 1024)
+		defer tr.Release()
+		var rows [][]string
+		for tr.Next() {
+			rec := tr.Record()
+			for i := 0; i < int(rec.NumRows()); i++ {
+				var row []string
+				for _, c := range cols {
+					row = append(row, rec.Column(rec.Schema().FieldIndices(c)[0]).(*array.String).Value(i))
+				}
+				rows = append(rows, row)
+			}
+		}
+		return rows
+	}
+	if got := read("go_daily", "2026-01-15", "key", "window_start", "upstream_key"); fmt.Sprint(got) != "[[2026-01-15 2026-01-15T00:00:00Z us] [2026-01-15 2026-01-15T00:00:00Z eu] [2026-01-15 2026-01-15T00:00:00Z apac]]" {
+		t.Errorf("go_daily[2026-01-15] = %v", got)
+	}
+	if got := read("c_daily", "2026-01-15", "key", "window_start"); fmt.Sprint(got) != "[[2026-01-15 2026-01-15T00:00:00Z]]" {
+		t.Errorf("c_daily[2026-01-15] = %v", got)
 	}
 }
