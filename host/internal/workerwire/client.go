@@ -191,6 +191,9 @@ func (c *Client) Runs(ctx context.Context, filter store.RunFilter) ([]store.Run,
 
 // AppendEvents implements store.Store.
 func (c *Client) AppendEvents(ctx context.Context, runID string, events ...store.Event) ([]store.Event, error) {
+	if err := eventsUTF8(events); err != nil {
+		return nil, err
+	}
 	var out []store.Event
 	err := c.call(ctx, "AppendEvents", appendArgs{RunID: runID, Events: events}, &out)
 	return out, err

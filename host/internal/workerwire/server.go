@@ -145,8 +145,11 @@ func (s *Server) handle(method string, args json.RawMessage) (json.RawMessage, e
 		}
 	case "KVGet", "KVPut", "KVDelete", "KVList":
 		result, err = s.handleKV(ctx, method, decode)
-	case "PartitionStatuses", "PartitionStatusesOf", "PartitionCounts", "DynamicPartitions", "Backfill", "Backfills":
+	case "PartitionStatuses", "PartitionStatusesOf", "PartitionCounts", "DynamicPartitions", "Backfill", "Backfills",
+		"AddDynamicPartitions", "DeleteDynamicPartitions":
 		result, err = s.handlePartitions(ctx, method, decode)
+	case "CreateBackfill", "SetBackfillStatus":
+		result, err = s.handleBackfillWrites(ctx, method, decode)
 	default:
 		return nil, fmt.Errorf("unknown store method %q", method)
 	}

@@ -60,6 +60,15 @@ func TestWorkerIsConfinedToItsRun(t *testing.T) {
 	if err := c.CreateRun(ctx, store.Run{ID: "00000000-0000-4000-8000-000000000003", JobName: "j"}); err == nil || !strings.Contains(err.Error(), "creates no runs") {
 		t.Errorf("CreateRun from a worker: %v", err)
 	}
+	if _, err := c.AddDynamicPartitions(ctx, "customers", "acme"); err == nil || !strings.Contains(err.Error(), "may not change backfills or dynamic partitions") {
+		t.Errorf("AddDynamicPartitions from a worker: %v", err)
+	}
+	if err := c.CreateBackfill(ctx, store.Backfill{ID: "b1", Selection: "x"}); err == nil || !strings.Contains(err.Error(), "may not change backfills") {
+		t.Errorf("CreateBackfill from a worker: %v", err)
+	}
+	if keys, err := c.DynamicPartitions(ctx, "customers"); err != nil || len(keys) != 0 {
+		t.Errorf("DynamicPartitions from a worker: %v %v", keys, err)
+	}
 	if _, err := c.AppendEvents(ctx, other, store.Event{Type: store.EventRunStart}); err == nil || !strings.Contains(err.Error(), "may not append to run "+other) {
 		t.Errorf("append to another run: %v", err)
 	}
