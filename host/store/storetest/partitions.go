@@ -482,9 +482,24 @@ func mustAddDynamic(t *testing.T, s store.Store, name string, keys ...string) []
 	t.Helper()
 	added, err := s.AddDynamicPartitions(t.Context(), name, keys...)
 	if err != nil {
-		t.Fatalf("AddDynamicPartitions(%q, %q): %v", name, keys, err)
+		t.Fatalf("AddDynamicPartitions(%q, %s): %v", name, quoteSome(keys), err)
 	}
 	return added
+}
+
+// quoteSome quotes keys, or the first few of them and how many there are.
+func quoteSome(keys []string) string {
+	if len(keys) <= 5 {
+		return fmt.Sprintf("%q", keys)
+	}
+	return fmt.Sprintf("%q... (%d keys)", keys[:5], len(keys))
+}
+
+func mustCreateBackfill(t *testing.T, s store.Store, b store.Backfill) {
+	t.Helper()
+	if err := s.CreateBackfill(t.Context(), b); err != nil {
+		t.Fatalf("CreateBackfill(%s): %v", b.ID, err)
+	}
 }
 
 var dynamicPartitionTests = []test{
@@ -626,9 +641,7 @@ var backfillTests = []test{
 			Config: []byte(`{"ops":{"x":{"limit":1}}}`), Tags: map[string]string{"owner": "data"},
 			Status: store.BackfillFailed, CreatedAt: at(0), EndedAt: at(time.Hour), Error: "ignored", // ignored
 		}
-		if err := s.CreateBackfill(t.Context(), in); err != nil {
-			t.Fatal(err)
-		}
+		mustCreateBackfill(t, s, in)
 		want := in
 		want.Status, want.Error = store.BackfillRequested, ""
 		got := mustBackfill(t, s, in.ID)
@@ -660,9 +673,7 @@ var backfillTests = []test{
 	}},
 	{"NewestFirst", func(t *testing.T, s store.Store) {
 		for i, d := range []time.Duration{0, time.Second, -time.Second, time.Second, time.Microsecond} {
-			if err := s.CreateBackfill(t.Context(), store.Backfill{ID: backfillID(i + 1), Selection: "a", CreatedAt: at(d)}); err != nil {
-				t.Fatal(err)
-			}
+			mustCreateBackfill(t, s, store.Backfill{ID: backfillID(i + 1), Selection: "a", CreatedAt: at(d)})
 		}
 		want := []string{backfillID(4), backfillID(2), backfillID(5), backfillID(1), backfillID(3)}
 		for _, limit := range []int{0, 1, 3, 5, 10} {
@@ -690,9 +701,7 @@ var backfillTests = []test{
 			for _, to := range all {
 				n++
 				id := backfillID(n)
-				if err := s.CreateBackfill(t.Context(), store.Backfill{ID: id, Selection: "a", CreatedAt: at(0)}); err != nil {
-					t.Fatal(err)
-				}
+				mustCreateBackfill(t, s, store.Backfill{ID: id, Selection: "a", CreatedAt: at(0)})
 				if from != store.BackfillRequested {
 					if _, err := s.SetBackfillStatus(t.Context(), id, from, "first"); err != nil {
 						t.Fatalf("REQUESTED -> %s: %v", from, err)
@@ -741,9 +750,7 @@ var backfillTests = []test{
 		}
 		// Moving to the same status without a message keeps the message and the end time.
 		id = backfillID(n + 1)
-		if err := s.CreateBackfill(t.Context(), store.Backfill{ID: id, Selection: "a", CreatedAt: at(0)}); err != nil {
-			t.Fatal(err)
-		}
+		mustCreateBackfill(t, s, store.Backfill{ID: id, Selection: "a", CreatedAt: at(0)})
 		first, err := s.SetBackfillStatus(t.Context(), id, store.BackfillFailed, "boom")
 		if err != nil {
 			t.Fatal(err)
@@ -759,9 +766,7 @@ var backfillTests = []test{
 			keys[i] = fmt.Sprintf("2025-01-01-%05d", i)
 		}
 		in := store.Backfill{ID: backfillID(1), Selection: "hourly", PartitionKeys: keys, CreatedAt: at(0)}
-		if err := s.CreateBackfill(t.Context(), in); err != nil {
-			t.Fatal(err)
-		}
+		mustCreateBackfill(t, s, in)
 		in.Status = store.BackfillRequested
 		checkBackfill(t, mustBackfill(t, s, in.ID), in)
 		if _, err := s.SetBackfillStatus(t.Context(), in.ID, store.BackfillCompleted, ""); err != nil {
