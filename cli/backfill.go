@@ -204,15 +204,7 @@ func (a *app) backfillShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if want != nil {
-				kept := rep.Partitions[:0]
-				for _, p := range rep.Partitions {
-					if want[p.State] {
-						kept = append(kept, p)
-					}
-				}
-				rep.Partitions = kept
-			}
+			rep.Partitions = keepStates(rep.Partitions, want, func(p host.BackfillPartition) store.PartitionState { return p.State })
 			if asJSON {
 				return json.NewEncoder(a.stdout).Encode(rep)
 			}

@@ -49,6 +49,20 @@ func parseStates(s string) (map[store.PartitionState]bool, error) {
 	return want, nil
 }
 
+// keepStates keeps the items whose state is in want; a nil want keeps all.
+func keepStates[T any](items []T, want map[store.PartitionState]bool, state func(T) store.PartitionState) []T {
+	if want == nil {
+		return items
+	}
+	kept := items[:0]
+	for _, it := range items {
+		if want[state(it)] {
+			kept = append(kept, it)
+		}
+	}
+	return kept
+}
+
 func (a *app) partitionsListCmd() *cobra.Command {
 	var asJSON bool
 	var states string
@@ -73,15 +87,7 @@ A summary line comes first; --state keeps only some states.`,
 			if err != nil {
 				return err
 			}
-			if want != nil {
-				kept := rep.Partitions[:0]
-				for _, p := range rep.Partitions {
-					if want[p.State] {
-						kept = append(kept, p)
-					}
-				}
-				rep.Partitions = kept
-			}
+			rep.Partitions = keepStates(rep.Partitions, want, func(p host.PartitionInfo) store.PartitionState { return p.State })
 			w := bufio.NewWriterSize(a.stdout, 1<<16)
 			defer w.Flush()
 			if asJSON {

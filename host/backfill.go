@@ -389,13 +389,9 @@ func (i *Instance) executeBackfill(ctx context.Context, ws *Workspace, b store.B
 // partition, the partition index names one of the backfill's runs as the one that
 // materialized it; for an unpartitioned asset, its newest materialization comes from one.
 func (i *Instance) backfillDone(ctx context.Context, id string, steps []plannedStep) (map[string]bool, error) {
-	runs, err := i.store.Runs(ctx, store.RunFilter{Tags: map[string]string{store.BackfillTag: id}})
+	ours, err := i.backfillRuns(ctx, id)
 	if err != nil {
 		return nil, err
-	}
-	ours := map[string]bool{}
-	for _, r := range runs {
-		ours[r.ID] = true
 	}
 	done := map[string]bool{}
 	if len(ours) == 0 {
@@ -411,6 +407,19 @@ func (i *Instance) backfillDone(ctx context.Context, id string, steps []plannedS
 		}
 	}
 	return done, nil
+}
+
+// backfillRuns is the set of ids of the runs of a backfill, found by their BackfillTag.
+func (i *Instance) backfillRuns(ctx context.Context, id string) (map[string]bool, error) {
+	runs, err := i.store.Runs(ctx, store.RunFilter{Tags: map[string]string{store.BackfillTag: id}})
+	if err != nil {
+		return nil, err
+	}
+	ours := make(map[string]bool, len(runs))
+	for _, r := range runs {
+		ours[r.ID] = true
+	}
+	return ours, nil
 }
 
 // stepStatuses looks up the partition status of each step (for an unpartitioned asset, its
@@ -484,19 +493,15 @@ func (i *Instance) BackfillReport(ctx context.Context, ws *Workspace, id string)
 	if err != nil {
 		return nil, fmt.Errorf("backfill %s no longer fits the workspace: %w", id, err)
 	}
-	runs, err := i.store.Runs(ctx, store.RunFilter{Tags: map[string]string{store.BackfillTag: id}})
+	ours, err := i.backfillRuns(ctx, id)
 	if err != nil {
 		return nil, err
-	}
-	ours := map[string]bool{}
-	for _, r := range runs {
-		ours[r.ID] = true
 	}
 	st, err := i.stepStatuses(ctx, steps)
 	if err != nil {
 		return nil, err
 	}
-	rep := &BackfillReport{Backfill: b, Counts: map[store.PartitionState]int{}, Runs: len(runs)}
+	rep := &BackfillReport{Backfill: b, Counts: map[store.PartitionState]int{}, Runs: len(ours)}
 	for _, s := range steps {
 		p := BackfillPartition{Asset: s.asset, Partition: s.partition, State: PartitionPending}
 		if ps, ok := st[s.key]; ok && ours[ps.RunID] {
