@@ -414,3 +414,33 @@ func TestPartitionsPolyglot(t *testing.T) {
 		t.Errorf("c_daily[2026-01-15] = %v", got)
 	}
 }
+
+// TestIdentityAndHourReadsItsDay: with wasmorch.yaml overrides on the fixture, an identity
+// mapping between equal daily definitions reads the same day, and an hourly asset reading a
+// daily one through a time window reads the day its hour falls in.
+func TestIdentityAndHourReadsItsDay(t *testing.T) {
+	inst := openInstance(t)
+	ws := loadWorkspace(t, inst, partsWorkspace(t, `assets:
+  daily_shifted:
+    ins:
+      prev: {partition_mapping: {type: identity}}
+`))
+	mustSucceed(t, materialize(t, inst, ws, "hourly_events", host.WithPartitionRange("2026-01-05-00:00", "2026-01-05-23:00")))
+	mustSucceed(t, materialize(t, inst, ws, "daily_events,daily_shifted", host.WithPartition("2026-01-05")))
+	if got := upstreamKeys(partRows(t, inst, "daily_shifted", "2026-01-05")); !slices.Equal(got, []string{"2026-01-05"}) {
+		t.Errorf("daily_shifted[2026-01-05] with identity read %v", got)
+	}
+
+	// The same instance, with daily_shifted made hourly: each hour reads its day.
+	ws = loadWorkspace(t, inst, partsWorkspace(t, `assets:
+  daily_shifted:
+    partitions: {type: time, schedule: hourly, start: 2026-01-01, end: 2026-02-01}
+    ins:
+      prev: {partition_mapping: {type: time_window}}
+`))
+	mustSucceed(t, materialize(t, inst, ws, "daily_shifted", host.WithPartition("2026-01-05-07:00")))
+	got := partRows(t, inst, "daily_shifted", "2026-01-05-07:00")
+	if len(got) != 1 || got[0].UpstreamKey != "2026-01-05" || got[0].WindowStart != "2026-01-05T07:00:00Z" {
+		t.Errorf("daily_shifted[2026-01-05-07:00] = %+v", got)
+	}
+}
