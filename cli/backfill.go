@@ -94,11 +94,7 @@ stops, 'wasmorch backfill resume ID' materializes what is missing without repeat
 				return err
 			}
 			req.Config = cfg
-			return a.withInstance(true, func(ctx context.Context, inst *host.Instance, wsPath string, _ []string) error {
-				ws, err := inst.LoadWorkspace(ctx, wsPath)
-				if err != nil {
-					return err
-				}
+			return a.withWorkspace(func(ctx context.Context, inst *host.Instance, ws *host.Workspace, _ []string) error {
 				r := &backfillReporter{a: a, began: time.Now()}
 				b, err := inst.LaunchBackfill(ctx, ws, req, host.WithBackfillCreated(r.created), host.WithBackfillProgress(r.progress))
 				return a.finishBackfill(b, err, r.began)
@@ -120,11 +116,7 @@ func (a *app) backfillResumeCmd() *cobra.Command {
 		Use:   "resume ID",
 		Short: "Materialize what a backfill has not materialized yet (failed, canceled or interrupted partitions)",
 		Args:  cobra.ExactArgs(1),
-		RunE: a.withInstance(true, func(ctx context.Context, inst *host.Instance, wsPath string, args []string) error {
-			ws, err := inst.LoadWorkspace(ctx, wsPath)
-			if err != nil {
-				return err
-			}
+		RunE: a.withWorkspace(func(ctx context.Context, inst *host.Instance, ws *host.Workspace, args []string) error {
 			r := &backfillReporter{a: a, began: time.Now()}
 			b, err := inst.ResumeBackfill(ctx, ws, args[0], host.WithBackfillProgress(r.progress))
 			if errors.Is(err, store.ErrBackfillNotFound) {
@@ -188,12 +180,8 @@ func (a *app) backfillShowCmd() *cobra.Command {
 		Use:   "show ID",
 		Short: "Show a backfill and the state of each of its partitions",
 		Args:  cobra.ExactArgs(1),
-		RunE: a.withInstance(true, func(ctx context.Context, inst *host.Instance, wsPath string, args []string) error {
+		RunE: a.withWorkspace(func(ctx context.Context, inst *host.Instance, ws *host.Workspace, args []string) error {
 			want, err := parseStates(states)
-			if err != nil {
-				return err
-			}
-			ws, err := inst.LoadWorkspace(ctx, wsPath)
 			if err != nil {
 				return err
 			}

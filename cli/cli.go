@@ -87,6 +87,17 @@ func (a *app) withInstance(needWorkspace bool, body func(ctx context.Context, in
 	}
 }
 
+// withWorkspace is withInstance for a command that needs the workspace loaded.
+func (a *app) withWorkspace(body func(ctx context.Context, inst *host.Instance, ws *host.Workspace, args []string) error) func(*cobra.Command, []string) error {
+	return a.withInstance(true, func(ctx context.Context, inst *host.Instance, wsPath string, args []string) error {
+		ws, err := inst.LoadWorkspace(ctx, wsPath)
+		if err != nil {
+			return err
+		}
+		return body(ctx, inst, ws, args)
+	})
+}
+
 // openInstance opens the instance of the workspace (or $WASMORCH_HOME).
 func (a *app) openInstance(ctx context.Context, needWorkspace bool) (*host.Instance, string, error) {
 	wsPath, err := a.workspacePath()

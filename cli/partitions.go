@@ -74,12 +74,8 @@ store's partition index (the event log is not read, so this stays fast for 100,0
 A summary line comes first; --state keeps only some states.`,
 		Example: "  wasmorch partitions list daily_events\n  wasmorch partitions list daily_events --state failed,missing\n  wasmorch partitions list daily_events --json",
 		Args:    cobra.ExactArgs(1),
-		RunE: a.withInstance(true, func(ctx context.Context, inst *host.Instance, wsPath string, args []string) error {
+		RunE: a.withWorkspace(func(ctx context.Context, inst *host.Instance, ws *host.Workspace, args []string) error {
 			want, err := parseStates(states)
-			if err != nil {
-				return err
-			}
-			ws, err := inst.LoadWorkspace(ctx, wsPath)
 			if err != nil {
 				return err
 			}
@@ -127,11 +123,7 @@ func (a *app) partitionsAddCmd() *cobra.Command {
 		Short:   "Add keys to an asset's dynamic partitions",
 		Example: "  wasmorch partitions add customer_report acme globex",
 		Args:    cobra.MinimumNArgs(2),
-		RunE: a.withInstance(true, func(ctx context.Context, inst *host.Instance, wsPath string, args []string) error {
-			ws, err := inst.LoadWorkspace(ctx, wsPath)
-			if err != nil {
-				return err
-			}
+		RunE: a.withWorkspace(func(ctx context.Context, inst *host.Instance, ws *host.Workspace, args []string) error {
 			added, err := inst.AddDynamicPartitions(ctx, ws, args[0], args[1:]...)
 			if err != nil {
 				return err
@@ -152,11 +144,7 @@ func (a *app) partitionsRemoveCmd() *cobra.Command {
 		Short:   "Remove keys from an asset's dynamic partitions (stored values are kept)",
 		Example: "  wasmorch partitions remove customer_report globex",
 		Args:    cobra.MinimumNArgs(2),
-		RunE: a.withInstance(true, func(ctx context.Context, inst *host.Instance, wsPath string, args []string) error {
-			ws, err := inst.LoadWorkspace(ctx, wsPath)
-			if err != nil {
-				return err
-			}
+		RunE: a.withWorkspace(func(ctx context.Context, inst *host.Instance, ws *host.Workspace, args []string) error {
 			if err := inst.RemoveDynamicPartitions(ctx, ws, args[0], args[1:]...); err != nil {
 				return err
 			}

@@ -92,25 +92,21 @@ func (i *Instance) LaunchBackfill(ctx context.Context, ws *Workspace, req Backfi
 	if req.Concurrency < 0 {
 		return store.Backfill{}, fmt.Errorf("%w: concurrency %d is negative", ErrInvalidPartition, req.Concurrency)
 	}
+	if req.OneRun && req.Concurrency > 0 {
+		return store.Backfill{}, fmt.Errorf("%w: concurrency %d with one run: a one-run backfill has no runs to run at once", ErrInvalidPartition, req.Concurrency)
+	}
 	now := time.Now()
 	assets, err := i.resolveSelection(ctx, ws, req.Selection)
 	if err != nil {
 		return store.Backfill{}, err
 	}
-	selected := setOf(assets)
-	if len(ws.roots(assets, selected)) == 0 {
-		return store.Backfill{}, fmt.Errorf("%w: selection %q has no partitioned asset to backfill", ErrInvalidPartition, req.Selection)
-	}
-	roots, def, err := ws.rootDefinition(assets, selected)
+	keys, err := ws.rangeKeys(assets, setOf(assets), req.From, req.To, now)
 	if err != nil {
-		return store.Backfill{}, err
+		return store.Backfill{}, fmt.Errorf("selection %q: %w", req.Selection, err)
 	}
-	keys, err := def.Range(req.From, req.To, now)
+	// Plan the whole backfill, and check the run config, before anything is stored.
+	steps, err := ws.backfillPlan(assets, keys, now)
 	if err != nil {
-		return store.Backfill{}, fmt.Errorf("%w: asset %q: %v", ErrInvalidPartition, roots[0], err)
-	}
-	// Check the whole plan, and the run config, before anything is stored.
-	if _, err := ws.backfillPlan(assets, keys, now); err != nil {
 		return store.Backfill{}, err
 	}
 	if _, _, err := prepareRunConfig(req.Config, ws, assets); err != nil {
@@ -129,7 +125,7 @@ func (i *Instance) LaunchBackfill(ctx context.Context, ws *Workspace, req Backfi
 	if err != nil {
 		return b, err
 	}
-	return i.executeBackfill(ctx, ws, b, opts)
+	return i.executeBackfill(ctx, ws, b, steps, opts)
 }
 
 // ResumeBackfill executes what a backfill has not materialized yet: every partition whose step
@@ -152,7 +148,7 @@ func (i *Instance) ResumeBackfill(ctx context.Context, ws *Workspace, id string,
 	if b, err = i.store.SetBackfillStatus(ctx, id, store.BackfillRequested, ""); err != nil {
 		return b, err
 	}
-	return i.executeBackfill(ctx, ws, b, opts)
+	return i.executeBackfill(ctx, ws, b, nil, opts)
 }
 
 // CancelBackfill marks a backfill CANCELED and, if this instance is executing it, stops it:
@@ -209,7 +205,7 @@ func (ws *Workspace) backfillPlan(assets []string, rootKeys []string, now time.T
 
 // units groups planned steps into one run per (definition, partition key), and one per
 // unpartitioned asset, with the runs each waits for.
-func (ws *Workspace) units(steps []plannedStep) ([]*backfillUnit, error) {
+func (ws *Workspace) units(steps []plannedStep) []*backfillUnit {
 	unitOf := map[string]*backfillUnit{}
 	var units []*backfillUnit
 	stepUnit := map[string]*backfillUnit{}
@@ -235,11 +231,12 @@ func (ws *Workspace) units(steps []plannedStep) ([]*backfillUnit, error) {
 			}
 		}
 	}
-	return units, nil
+	return units
 }
 
-// executeBackfill runs what remains of a stored backfill and records how it ended.
-func (i *Instance) executeBackfill(ctx context.Context, ws *Workspace, b store.Backfill, opts []BackfillOption) (store.Backfill, error) {
+// executeBackfill runs what remains of a stored backfill and records how it ended. steps is the
+// backfill's plan, or nil to plan it again from the stored backfill (a resume).
+func (i *Instance) executeBackfill(ctx context.Context, ws *Workspace, b store.Backfill, steps []plannedStep, opts []BackfillOption) (store.Backfill, error) {
 	var o backfillOptions
 	for _, opt := range opts {
 		opt(&o)
@@ -247,20 +244,20 @@ func (i *Instance) executeBackfill(ctx context.Context, ws *Workspace, b store.B
 	if o.onCreated != nil {
 		o.onCreated(b)
 	}
-	now := time.Now()
 	fail := func(err error) (store.Backfill, error) {
 		if nb, serr := i.store.SetBackfillStatus(context.WithoutCancel(ctx), b.ID, store.BackfillFailed, err.Error()); serr == nil {
 			b = nb
 		}
 		return b, err
 	}
-	assets, err := i.resolveSelection(ctx, ws, b.Selection)
-	if err != nil {
-		return fail(err)
-	}
-	steps, err := ws.backfillPlan(assets, b.PartitionKeys, now)
-	if err != nil {
-		return fail(err)
+	if steps == nil {
+		assets, err := i.resolveSelection(ctx, ws, b.Selection)
+		if err != nil {
+			return fail(err)
+		}
+		if steps, err = ws.backfillPlan(assets, b.PartitionKeys, time.Now()); err != nil {
+			return fail(err)
+		}
 	}
 	done, err := i.backfillDone(ctx, b.ID, steps)
 	if err != nil {
@@ -278,10 +275,7 @@ func (i *Instance) executeBackfill(ctx context.Context, ws *Workspace, b store.B
 			units = append(units, u)
 		}
 	} else {
-		all, err := ws.units(steps)
-		if err != nil {
-			return fail(err)
-		}
+		all := ws.units(steps)
 		finished := map[string]bool{}
 		for _, u := range all {
 			remaining := slices.DeleteFunc(slices.Clone(u.steps), func(k string) bool { return done[k] })

@@ -205,6 +205,7 @@ func TestBackfillBadInputs(t *testing.T) {
 		{host.BackfillRequest{Selection: "trivial_daily,regions", From: "us", To: "eu"}, "different partitions definitions"},
 		{host.BackfillRequest{Selection: "trivial_daily", From: "2026-01-01"}, "--to"},
 		{host.BackfillRequest{Selection: "trivial_daily", From: "2026-01-01", To: "2026-01-02", Concurrency: -1}, "negative"},
+		{host.BackfillRequest{Selection: "trivial_daily", From: "2026-01-01", To: "2026-01-02", OneRun: true, Concurrency: 4}, "one-run backfill has no runs to run at once"},
 	} {
 		_, err := inst.LaunchBackfill(ctx, ws, tc.req)
 		if !errors.Is(err, host.ErrInvalidPartition) || !strings.Contains(err.Error(), tc.want) {

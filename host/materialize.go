@@ -200,6 +200,7 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 			return nil, err
 		}
 	}
+	// A plan lists each asset's steps together, in dependency order.
 	var keys, assetKeys []string
 	for _, s := range plan {
 		keys = append(keys, s.key)
@@ -207,7 +208,6 @@ func (i *Instance) Materialize(ctx context.Context, ws *Workspace, selection str
 			assetKeys = append(assetKeys, s.asset)
 		}
 	}
-	assetKeys = slices.Compact(ws.graph.TopoSort(assetKeys))
 	configs, redactedConfig, err := prepareRunConfig(o.config, ws, assetKeys)
 	if err != nil {
 		return nil, err

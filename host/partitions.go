@@ -191,7 +191,11 @@ func (ws *Workspace) planSteps(assets []string, t partitionTarget, now time.Time
 		return nil, fmt.Errorf("%w: asset %q is partitioned (%s): choose its partitions with --partition KEY or --partition-range START...END, or run a backfill",
 			ErrInvalidPartition, parted[0], ws.assets[parted[0]].parts)
 	}
-	targets, err := ws.targetPartitions(assets, selected, t.from, t.to, now)
+	keys, err := ws.rangeKeys(assets, selected, t.from, t.to, now)
+	if err != nil {
+		return nil, err
+	}
+	targets, err := ws.targetKeys(assets, selected, keys, now)
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +226,9 @@ func (ws *Workspace) roots(assets []string, selected map[string]bool) []string {
 // rootDefinition is the one partitions definition of the selection's root partitioned assets.
 func (ws *Workspace) rootDefinition(assets []string, selected map[string]bool) ([]string, *partitions.Definition, error) {
 	roots := ws.roots(assets, selected)
+	if len(roots) == 0 {
+		return nil, nil, fmt.Errorf("%w: the selection has no partitioned asset", ErrInvalidPartition)
+	}
 	def := ws.assets[roots[0]].parts
 	for _, r := range roots[1:] {
 		if !ws.assets[r].parts.Equal(def) {
@@ -232,10 +239,8 @@ func (ws *Workspace) rootDefinition(assets []string, selected map[string]bool) (
 	return roots, def, nil
 }
 
-// targetPartitions gives each selected partitioned asset its partitions: the range from...to of
-// the roots' definition for the roots, and for the others those that read a targeted upstream
-// partition.
-func (ws *Workspace) targetPartitions(assets []string, selected map[string]bool, from, to string, now time.Time) (map[string][]string, error) {
+// rangeKeys are the keys from...to of the selection's root definition.
+func (ws *Workspace) rangeKeys(assets []string, selected map[string]bool, from, to string, now time.Time) ([]string, error) {
 	roots, def, err := ws.rootDefinition(assets, selected)
 	if err != nil {
 		return nil, err
@@ -244,7 +249,7 @@ func (ws *Workspace) targetPartitions(assets []string, selected map[string]bool,
 	if err != nil {
 		return nil, fmt.Errorf("%w: asset %q: %v", ErrInvalidPartition, roots[0], err)
 	}
-	return ws.targetKeys(assets, selected, keys, now)
+	return keys, nil
 }
 
 // targetKeys gives the roots the keys given and every other selected partitioned asset the
@@ -269,69 +274,53 @@ func (ws *Workspace) targetKeys(assets []string, selected map[string]bool, keys 
 }
 
 // derivedPartitions are the partitions of a that read at least one targeted partition of a
-// selected partitioned upstream.
+// selected partitioned upstream, in partition order.
 func (ws *Workspace) derivedPartitions(a *assetDef, selected map[string]bool, targets map[string][]string, now time.Time) ([]string, error) {
-	want := map[string]bool{}
-	var fast []string
-	var slow []manifestIn
+	var same []string // targets of upstreams whose partitions map one to one (identity)
+	var mapped []manifestIn
 	for _, in := range a.spec.Ins {
 		up := ws.assets[in.Asset]
-		if !selected[in.Asset] || up.parts == nil {
-			continue
-		}
-		if readsOnePartition(a.mappings[in.Name], a.parts, up.parts) {
-			fast = append(fast, targets[in.Asset]...)
-			continue
-		}
-		slow = append(slow, in)
-	}
-	for _, k := range fast {
-		want[k] = true
-	}
-	if len(slow) > 0 {
-		all, err := a.parts.Keys(now)
-		if err != nil {
-			return nil, err
-		}
-		for _, in := range slow {
-			up := ws.assets[in.Asset]
-			tset := setOf(targets[in.Asset])
-			for _, k := range all {
-				if want[k] {
-					continue
-				}
-				uks, err := partitions.UpstreamKeys(a.mappings[in.Name], a.parts, k, up.parts, now)
-				if err != nil {
-					continue // this partition cannot read the upstream (for example, before its start)
-				}
-				if slices.ContainsFunc(uks, func(u string) bool { return tset[u] }) {
-					want[k] = true
-				}
-			}
+		switch {
+		case !selected[in.Asset] || up.parts == nil:
+		case readsOnePartition(a.mappings[in.Name], a.parts, up.parts):
+			same = append(same, targets[in.Asset]...)
+		default:
+			mapped = append(mapped, in)
 		}
 	}
-	all := make([]string, 0, len(want))
-	if len(slow) == 0 {
+	want := setOf(same)
+	if len(mapped) == 0 {
 		// The targets are already in partition order; keep it, dropping repeats.
-		seen := map[string]bool{}
-		for _, k := range fast {
-			if !seen[k] {
-				seen[k] = true
-				all = append(all, k)
+		out := make([]string, 0, len(want))
+		for _, k := range same {
+			if want[k] {
+				out = append(out, k)
+				delete(want, k)
 			}
 		}
-		return all, nil
+		return out, nil
 	}
 	keys, err := a.parts.Keys(now)
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range keys {
-		if want[k] {
-			all = append(all, k)
+	for _, in := range mapped {
+		up := ws.assets[in.Asset]
+		tset := setOf(targets[in.Asset])
+		for _, k := range keys {
+			if want[k] {
+				continue
+			}
+			uks, err := partitions.UpstreamKeys(a.mappings[in.Name], a.parts, k, up.parts, now)
+			if err != nil {
+				continue // this partition cannot read the upstream (for example, before its start)
+			}
+			if slices.ContainsFunc(uks, func(u string) bool { return tset[u] }) {
+				want[k] = true
+			}
 		}
 	}
-	return all, nil
+	return slices.DeleteFunc(keys, func(k string) bool { return !want[k] }), nil
 }
 
 func setOf(keys []string) map[string]bool {
@@ -630,13 +619,9 @@ type PartitionsReport struct {
 // Partitions returns the state of every partition of a partitioned asset: MATERIALIZED, FAILED,
 // IN_PROGRESS or MISSING. It reads the store's partition index, never the event log.
 func (i *Instance) Partitions(ctx context.Context, ws *Workspace, asset string) (*PartitionsReport, error) {
-	a, err := ws.partitioned(asset)
+	keys, err := ws.PartitionKeys(asset)
 	if err != nil {
 		return nil, err
-	}
-	keys, err := a.parts.Keys(time.Now())
-	if err != nil {
-		return nil, fmt.Errorf("asset %q: %w", asset, err)
 	}
 	indexed, err := i.store.PartitionStatuses(ctx, asset, "", 0)
 	if err != nil {
@@ -646,7 +631,7 @@ func (i *Instance) Partitions(ctx context.Context, ws *Workspace, asset string) 
 	for _, s := range indexed {
 		byKey[s.Key] = s
 	}
-	rep := &PartitionsReport{Asset: asset, Definition: a.parts.String(), Partitions: make([]PartitionInfo, len(keys)), Counts: map[store.PartitionState]int{}}
+	rep := &PartitionsReport{Asset: asset, Definition: ws.assets[asset].parts.String(), Partitions: make([]PartitionInfo, len(keys)), Counts: map[store.PartitionState]int{}}
 	for n, k := range keys {
 		p := PartitionInfo{Key: k, State: store.PartitionMissing}
 		if s, ok := byKey[k]; ok {
@@ -747,5 +732,9 @@ func (ws *Workspace) PartitionKeys(asset string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.parts.Keys(time.Now())
+	keys, err := a.parts.Keys(time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("asset %q: %w", asset, err)
+	}
+	return keys, nil
 }

@@ -152,13 +152,13 @@ var hostFuncs = map[string]hostFunc{
 		s[0] = api.EncodeI32(st.inputRead(mod, s))
 	},
 	abi.FnInputPartition: func(_ context.Context, st *callState, mod api.Module, s []uint64) {
-		if _, code := st.inputHandle(abi.FnInputPartition, api.DecodeI32(s[0])); code != abi.OK {
+		h, code := st.inputHandle(abi.FnInputPartition, api.DecodeI32(s[0]))
+		if code != abi.OK {
 			s[0] = api.EncodeI32(code)
 			return
 		}
 		// ABI 4.3: copy min(buf_len, len) bytes and return the key's full length, so that a guest
 		// with too small a buffer learns the size it needs.
-		h, _ := st.inputHandle(abi.FnInputPartition, api.DecodeI32(s[0]))
 		if n := st.copyOut(abi.FnInputPartition, mod, api.DecodeU32(s[1]), api.DecodeU32(s[2]), []byte(h.chunkKey)); n < 0 {
 			s[0] = api.EncodeI32(n)
 			return

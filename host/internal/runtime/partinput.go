@@ -29,7 +29,7 @@ func loadPartitions(ctx context.Context, name string, in Input) (iomanager.Value
 	parts := in.Partitions
 	switch in.Format {
 	case abi.FormatArrow:
-		pr := &partsReader{ctx: ctx, input: name, asset: in.Asset, parts: parts, next: 0, refs: 1}
+		pr := &partsReader{ctx: ctx, input: name, asset: in.Asset, parts: parts, refs: 1}
 		if err := pr.open(); err != nil {
 			return iomanager.Value{}, nil, err
 		}
@@ -115,9 +115,7 @@ func (r *partsReader) Schema() *arrow.Schema { return r.schema }
 func (r *partsReader) Key() string { return r.curKey }
 
 func (r *partsReader) Next() bool {
-	if r.rec != nil {
-		r.rec = nil
-	}
+	r.rec = nil
 	for r.err == nil {
 		if rr := r.cur.Records; rr != nil {
 			if rr.Next() {
